@@ -1,0 +1,3 @@
+"""COde-Bench evaluation harness for oro-dental vision-language models."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from eval_harness.cli import main
+
+raise SystemExit(main())

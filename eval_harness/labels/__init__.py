@@ -1,0 +1,1 @@
+"""The six COde benchmark classes, the anomaly→class map and labelling rules."""

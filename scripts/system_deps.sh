@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs the system packages the test-suite can use, where that is possible
+# (root with apt-get). Never fails the build: tests needing a missing package skip
+# with a message naming it.
+#
+# WordNet 3.0 (for nltk METEOR): Debian `wordnet-base` (the dict files under
+# /usr/share/wordnet) + `wordnet-sense-index` (index.sense). eval_harness/metrics/wordnet.py
+# copies them into a private nltk_data folder at first use.
+set -u
+
+WORDNET_DIR=/usr/share/wordnet
+WORDNET_FILES=(data.noun index.noun index.sense)
+
+if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "system-deps: not root with apt-get; tests needing system packages will skip"
+  exit 0
+fi
+
+wordnet_present() {
+  local f
+  for f in "${WORDNET_FILES[@]}"; do
+    [ -s "$WORDNET_DIR/$f" ] || return 1
+  done
+  return 0
+}
+
+if wordnet_present; then
+  echo "system-deps: WordNet already present in $WORDNET_DIR (nothing to do)"
+  exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "system-deps: installing wordnet-base wordnet-sense-index (apt-get)"
+# `apt-get update` first: a fresh container has empty package lists.
+if ! apt-get update -qq >/dev/null 2>&1; then
+  echo "system-deps: apt-get update failed; METEOR tests will skip"
+  exit 0
+fi
+if apt-get install -y -qq --no-install-recommends wordnet-base wordnet-sense-index \
+    >/dev/null 2>&1 && wordnet_present; then
+  echo "system-deps: installed WordNet 3.0 into $WORDNET_DIR"
+else
+  echo "system-deps: could not install wordnet-base/wordnet-sense-index; METEOR tests will skip"
+fi
+exit 0
