@@ -30,14 +30,15 @@ if wordnet_present; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+APT_OPTS=(-qq -o DPkg::Lock::Timeout=120)  # wait for a concurrent apt instead of failing
 echo "system-deps: installing wordnet-base wordnet-sense-index (apt-get)"
-# `apt-get update` first: a fresh container has empty package lists.
-if ! apt-get update -qq >/dev/null 2>&1; then
-  echo "system-deps: apt-get update failed; METEOR tests will skip"
-  exit 0
+# `apt-get update` first: a fresh container has empty package lists. A failed update
+# (no network) is reported, and the install is still tried from whatever lists exist.
+if ! apt-get "${APT_OPTS[@]}" update >/dev/null 2>&1; then
+  echo "system-deps: apt-get update failed; trying the install with the current lists"
 fi
-if apt-get install -y -qq --no-install-recommends wordnet-base wordnet-sense-index \
-    >/dev/null 2>&1 && wordnet_present; then
+if apt-get "${APT_OPTS[@]}" install -y --no-install-recommends \
+    wordnet-base wordnet-sense-index >/dev/null 2>&1 && wordnet_present; then
   echo "system-deps: installed WordNet 3.0 into $WORDNET_DIR"
 else
   echo "system-deps: could not install wordnet-base/wordnet-sense-index; METEOR tests will skip"

@@ -22,7 +22,8 @@ class MetricResult:
     skipped: str | None = None  # why the metric was not computed (never reported as 0.0)
 
     @classmethod
-    def skip(cls, name: str, reason: str, signature: str = "", definition: str = "") -> MetricResult:
+    def skip(cls, name: str, reason: str, signature: str = "",
+             definition: str = "") -> MetricResult:
         return cls(name=name, value=None, signature=signature, definition=definition,
                    skipped=reason)
 
