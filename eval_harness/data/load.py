@@ -40,3 +40,12 @@ def load_checkups(path: Path | str, *, language: str = "en", split: str | None =
         raise DataError.single(str(path), f"this copy holds {checkups[0].language} texts, "
                                f"not {language}", fix="export it again with --language")
     return [c for c in checkups if split is None or c.split == split]
+
+
+def dataset_name(path: Path | str) -> str:
+    """"COde-synthetic" for a folder our generator wrote, else "COde"."""
+    from eval_harness.data.synth import MARKER
+
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    return "COde-synthetic" if (folder / MARKER).is_file() else "COde"

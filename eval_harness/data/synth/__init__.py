@@ -26,6 +26,7 @@ TEST_FRACTION = 0.2
 SECOND_ANOMALY_RATE = 0.3
 RADIOGRAPH_RATE = 0.5
 JPEG_QUALITY = 85
+MARKER = "SYNTHETIC.txt"
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,10 @@ def generate(out: Path | str, n_checkups: int, seed: int,
     (out / PHOTO_DIR).mkdir(parents=True, exist_ok=True)
     (out / RADIO_DIR).mkdir(parents=True, exist_ok=True)
     rows = [render(item, out, amap) for item in plan(n_checkups, seed, amap)]
+    # A marker file, so every result and page can say it shows synthetic data.
+    (out / MARKER).write_text(
+        f"Synthetic COde-format data: eval_harness data synth --checkups {n_checkups} "
+        f"--seed {seed} (label map {amap.id}). Not the real COde release.\n", encoding="utf-8")
     return write_csv(out / CSV_NAME, rows, ALL_COLUMNS)
 
 

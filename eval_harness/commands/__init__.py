@@ -1,0 +1,1 @@
+"""CLI subcommands of `python -m eval_harness`, one module each."""

@@ -1,0 +1,33 @@
+"""`python -m eval_harness compare A.json B.json`: the paired table of two runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="paired significance tests between two runs",
+                       description="Compare two results documents scored on the same "
+                       "checkups: paired bootstrap per metric, McNemar for accuracy, Holm "
+                       "correction across metrics.")
+    p.add_argument("a", type=Path, help="results.json (or its folder) of run A")
+    p.add_argument("b", type=Path, help="results.json (or its folder) of run B")
+    p.add_argument("--resamples", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, help="also write the table as JSON here")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from eval_harness.compare import compare_runs, format_rows
+    from eval_harness.results import read_results
+
+    a, b = read_results(args.a), read_results(args.b)
+    rows = compare_runs(a, b, resamples=args.resamples, seed=args.seed)
+    print(format_rows(rows, a[0].model.get("name", str(args.a)),
+                      b[0].model.get("name", str(args.b))))
+    if args.json:
+        args.json.write_text(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
+    return 0

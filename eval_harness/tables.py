@@ -1,0 +1,34 @@
+"""Plain-text tables of a results document for the terminal."""
+
+from __future__ import annotations
+
+from eval_harness.results import ResultsDocument
+
+
+def _cell(entry: dict) -> str:
+    if entry.get("value") is None:
+        return "skipped"
+    text = f"{entry['value']:.4f}"
+    if "ci" in entry:
+        low, high = entry["ci"]
+        text += f" [{low:.4f}, {high:.4f}]"
+    return text
+
+
+def format_results(document: ResultsDocument) -> str:
+    d = document.dataset
+    lines = [f"model: {document.model.get('name')} ({document.model.get('backend')})",
+             f"data: {d.name} / {d.split} / n={d.size} / fingerprint {d.fingerprint[:12]}"
+             + (f" / labels {d.label_map}" if d.label_map else "")]
+    for task, result in document.tasks.items():
+        lines.append(f"\n{task}: n={result.n}, failed={result.n_failed}, "
+                     f"unparseable={result.n_unparseable}; primary metric "
+                     f"{result.primary_metric}")
+        lines.append(f"  {'metric':<24}{'all samples (95% CI)':<34}answered only")
+        for name, entry in result.metrics.items():
+            answered = result.answered.get(name)
+            lines.append(f"  {name:<24}{_cell(entry):<34}"
+                         f"{_cell(answered) if answered else '-'}")
+        for note in result.notes:
+            lines.append(f"  note: {note}")
+    return "\n".join(lines)
