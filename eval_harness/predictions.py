@@ -174,13 +174,20 @@ def read_peer_run(run_dir: Path | str) -> dict[str, ScoringInput]:
     run_dir = Path(run_dir)
     path = run_dir / "predictions.jsonl" if run_dir.is_dir() else run_dir
     rows: dict[str, dict[str, dict]] = {"code_cls": {}, "code_report": {}}
-    for number, obj in _json_lines(path):
-        task = PEER_TASKS.get(obj.get("task", ""))
-        sid = str(obj.get("id", ""))
-        if task is None or "_" not in sid:
-            raise DataError.single(str(path), f"not a peer-run line (task {obj.get('task')!r})",
-                                   line=number)
-        rows[task][sid.rsplit("_", 1)[1]] = obj
+    # The peer writes failed generations only to failures.jsonl and drops them from
+    # its metrics; we read them back so they count as failures, never vanish.
+    sources = [path] + ([path.with_name("failures.jsonl")]
+                        if path.with_name("failures.jsonl").is_file() else [])
+    for source in sources:
+        for number, obj in _json_lines(source):
+            task = PEER_TASKS.get(obj.get("task", ""))
+            sid = str(obj.get("id", ""))
+            if task is None or "_" not in sid:
+                raise DataError.single(str(source), "not a peer-run line "
+                                       f"(task {obj.get('task')!r})", line=number)
+            key = sid.rsplit("_", 1)[1]
+            if source is path or key not in rows[task]:
+                rows[task][key] = obj | ({"failed": True} if source is not path else {})
     classes = {key: obj["ground_truth"] for key, obj in rows["code_cls"].items()}
     out: dict[str, ScoringInput] = {}
     for task, lines in rows.items():
