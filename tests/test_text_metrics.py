@@ -411,3 +411,21 @@ def test_imports_load_nothing_heavy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_memoised_rouge_equals_rouge_scorer() -> None:
+    """The token-memoised path gives exactly RougeScorer.score's numbers."""
+    from rouge_score import rouge_scorer
+
+    from eval_harness.metrics.text import rouge
+
+    hyps = ["Dental caries on teeth 16 and 26, treated with fillings.",
+            "Gingivitis; scaling recommended. Running, runs, ran.", ""]
+    refs = ["Caries of tooth 16. Composite resin filling performed.",
+            "Generalised gingival inflammation with bleeding; scaling.", "Tooth loss of 36."]
+    ours = rouge(hyps, refs)
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    for i, (h, r) in enumerate(zip(hyps, refs, strict=True)):
+        expected = scorer.score(r, h)
+        for name in ("rouge1", "rouge2", "rougeL"):
+            assert ours[name].per_sample[i] == expected[name].fmeasure

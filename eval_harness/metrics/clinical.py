@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from eval_harness.data.checkup import REPORT_SECTIONS
@@ -60,6 +61,13 @@ def _check(language: str, *pairs: tuple[str, Sequence[object]]) -> None:
     lengths = {name: len(seq) for name, seq in pairs}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"inputs differ in length: {lengths}")
+
+
+@lru_cache(maxsize=1 << 14)
+def _reference_labels(text: str, language: str) -> dict[str, ClassLabel]:
+    """Reference reports are labelled once per process: every run is scored against
+    the same references. Callers only read the labels (ClassLabel is frozen)."""
+    return label_report(text, language)
 
 
 def _positive(label: ClassLabel, uncertain_positive: bool) -> bool:
@@ -163,7 +171,7 @@ def clinical_efficacy_f1(generated_reports: Sequence[str | None],
         return MetricResult.skip(name, "no samples", signature, definition)
 
     y_true = [[int(_positive(lab[c], uncertain_positive)) for c in CLASSES]
-              for lab in (label_report(r, language) for r in reference_reports)]
+              for lab in (_reference_labels(r, language) for r in reference_reports)]
     y_pred = [[int(_positive(lab[c], uncertain_positive)) for c in CLASSES]
               for lab in (label_report(r, language) for r in generated_reports)]
     per_sample = [sum(a == b for a, b in zip(t, p, strict=True)) / len(CLASSES)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -238,22 +238,14 @@ def rouge(hypotheses: Sequence[str], references: Sequence[str],
           language: str = "en") -> dict[str, MetricResult]:
     """ROUGE-1/2/L F-measure per sample and mean (rouge-score; Porter stemming for
     English, character tokens for Chinese)."""
-    from rouge_score import rouge_scorer, tokenizers
-
     _check_inputs(hypotheses, references, language)
-    if language == "cn":
-        tokenizer: Any = CJKCharTokenizer()
-        settings = "stem:no|tok:cjk-char"
-    else:
-        tokenizer = tokenizers.DefaultTokenizer(use_stemmer=True)
-        settings = "stem:yes|tok:default"
-    # Stemming never removes tokens, so an unstemmed tokenizer is enough for the check.
-    check = CJKCharTokenizer() if language == "cn" else tokenizers.DefaultTokenizer(False)
-    _check_reference_tokens(references, check.tokenize, f"ROUGE ({settings})")
-    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), tokenizer=tokenizer)
+    settings = "stem:no|tok:cjk-char" if language == "cn" else "stem:yes|tok:default"
+    tokens = _rouge_tokens(language)
+    # Stemming never removes tokens, so the stemmed tokens serve for the empty check.
+    _check_reference_tokens(references, tokens, f"ROUGE ({settings})")
     per_type: dict[str, list[float]] = {t: [] for t in ROUGE_TYPES}
     for hyp, ref in zip(hypotheses, references, strict=True):
-        scores = scorer.score(ref, hyp)  # (target, prediction)
+        scores = _rouge_scores(tokens(ref), tokens(hyp))  # (target, prediction)
         for t in ROUGE_TYPES:
             per_type[t].append(float(scores[t].fmeasure))
     out: dict[str, MetricResult] = {}
@@ -269,6 +261,36 @@ def rouge(hypotheses: Sequence[str], references: Sequence[str],
                               definition=definition, per_sample=values,
                               details=_summary(values))
     return out
+
+
+@cache
+def _rouge_tokens(language: str) -> Callable[[str], tuple[str, ...]]:
+    """rouge-score's own tokenizer, memoised per text and with a memoised stemmer.
+
+    ``RougeScorer.score`` re-tokenises and re-stems both texts on every call; the same
+    references are scored against every run, and Porter stemming is most of the cost.
+    Both memos are pure functions of their input, so the scores are unchanged
+    (``tests/test_text_metrics.py`` checks equality with ``RougeScorer.score``).
+    """
+    from rouge_score import tokenizers
+
+    if language == "cn":
+        return lru_cache(maxsize=1 << 16)(lambda text: tuple(CJKCharTokenizer().tokenize(text)))
+    tokenizer = tokenizers.DefaultTokenizer(use_stemmer=True)
+    tokenizer._stemmer = _MemoStemmer()  # same PorterStemmer answers, memoised
+    return lru_cache(maxsize=1 << 16)(lambda text: tuple(tokenizer.tokenize(text)))
+
+
+def _rouge_scores(target: tuple[str, ...], prediction: tuple[str, ...]) -> dict[str, Any]:
+    """What ``RougeScorer.score`` computes, from already-tokenised texts (rouge-score's
+    own n-gram and LCS scorers; it has no public entry point taking tokens)."""
+    from rouge_score import rouge_scorer as rs
+
+    return {"rouge1": rs._score_ngrams(rs._create_ngrams(target, 1),
+                                       rs._create_ngrams(prediction, 1)),
+            "rouge2": rs._score_ngrams(rs._create_ngrams(target, 2),
+                                       rs._create_ngrams(prediction, 2)),
+            "rougeL": rs._score_lcs(target, prediction)}
 
 
 # --------------------------------------------------------------------------- METEOR

@@ -1,0 +1,297 @@
+"""A backend for any OpenAI-compatible chat-completions endpoint (OpenAI, vLLM, a fake server).
+
+Design choices, and why:
+
+* The API key is read only from an environment variable (``api_key_env``) and is
+  kept only inside the SDK client: never on ``self``, never in ``describe()``, logs,
+  ``repr`` or ``Response.error`` (error text is redacted before it is stored).
+* Missing key: a ``ValueError`` naming the variable, unless ``base_url`` points at a
+  loopback host (127.0.0.1 / localhost / ::1). Local servers (vLLM, the test fake)
+  usually do not authenticate, so a dummy key ``"EMPTY"`` is sent there instead.
+* The SDK's own retries are off (``max_retries=0``): we retry ourselves so the
+  number of retries per sample can be recorded in ``Response.meta["retries"]``.
+* Retried: 429, 5xx, timeouts and connection errors, with exponential backoff and
+  jitter; a ``Retry-After`` (or ``retry-after-ms``) header wins over the computed
+  delay but is capped at ``backoff_max`` so one server cannot stall a run for hours.
+  Any other 4xx is a bug in the request (bad model name, oversized prompt, bad key)
+  and retrying cannot fix it, so it fails at once.
+* Concurrency: a thread pool of ``concurrency`` workers over the batch. The sync
+  SDK client is thread-safe and pools connections; threads keep this simple and
+  also parallelise the JPEG encoding.
+* ``timeout`` is the SDK (httpx) timeout: it bounds connect, each read and each
+  write of one attempt, not the sum of all retries.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import io
+import logging
+import math
+import os
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from PIL import Image
+
+from eval_harness.data.images import open_image
+from eval_harness.errors import DataError
+from eval_harness.models.base import Request, Response
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+BASE_URL_ENV = "CODEBENCH_OPENAI_BASE_URL"
+LOCAL_DUMMY_KEY = "EMPTY"  # what vLLM's docs use for an unauthenticated local server
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+_JPEG_QUALITY = 90
+_MAX_ERROR_CHARS = 200  # Response.error is a short reason, not a server's whole body
+_REDACTED = "[REDACTED]"
+
+
+class OpenAIBackend:
+    """Chat completions over HTTP, one request per sample, images as JPEG data URLs."""
+
+    def __init__(self, model: str, base_url: str | None = None,
+                 api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8,
+                 max_retries: int = 5, timeout: float = 60.0, backoff_base: float = 0.5,
+                 backoff_max: float = 20.0, temperature: float = 0.0,
+                 max_pixels: int | None = None, seed: int | None = None) -> None:
+        import openai  # heavy: imported only when this backend is actually used
+
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        self.model = model
+        self.base_url = base_url or os.environ.get(BASE_URL_ENV) or None
+        self.api_key_env = api_key_env
+        self.concurrency = concurrency
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.temperature = temperature
+        self.max_pixels = max_pixels
+        self.seed = seed
+
+        key = _api_key_from_env(api_key_env, self.base_url)
+        self._openai = openai
+        self._client = openai.OpenAI(api_key=key, base_url=self.base_url, timeout=timeout,
+                                     max_retries=0)
+        self._rng = random.Random()  # jitter only; not part of any result
+        self._rng_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        # Explicit so that no future attribute (or the client) leaks the key via repr.
+        # Host only: a base URL may carry userinfo credentials.
+        base_url = _host_only(self.base_url) if self.base_url else None
+        return (f"OpenAIBackend(model={self.model!r}, base_url={base_url!r}, "
+                f"api_key_env={self.api_key_env!r}, concurrency={self.concurrency})")
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": "openai",
+            "name": self.model,
+            "base_url": _host_only(str(self._client.base_url)),
+            "decoding": {"temperature": self.temperature, "max_tokens": "per task",
+                         "seed": self.seed, "max_pixels": self.max_pixels or "per task"},
+            "concurrency": self.concurrency,
+            "max_retries": self.max_retries,
+        }
+
+    def generate(self, batch: list[Request]) -> list[Response]:
+        if not batch:
+            return []
+        workers = min(self.concurrency, len(batch))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai") as pool:
+            return list(pool.map(self._generate_one, batch))  # map keeps request order
+
+    # -- one request ---------------------------------------------------------------
+
+    def _generate_one(self, request: Request) -> Response:
+        try:
+            messages = self._messages(request)
+        except DataError as err:
+            return Response(text=None, failed=True, error=self._short(f"image: {err}"),
+                            meta={"retries": 0})
+        params = self._params(request, messages)
+        retries = 0
+        while True:
+            try:
+                completion = self._client.chat.completions.create(**params)
+            except self._openai.APIError as err:
+                retryable, reason, retry_after = self._classify(err)
+                if not retryable or retries >= self.max_retries:
+                    if retryable:
+                        reason += f" after {retries} retries"
+                    log.warning("sample %s failed: %s", request.sample_id, reason)
+                    return Response(text=None, failed=True, error=reason,
+                                    meta={"retries": retries})
+                delay = self._delay(retries, retry_after)
+                log.info("sample %s: %s, retry %d in %.2fs", request.sample_id, reason,
+                         retries + 1, delay)
+                time.sleep(delay)
+                retries += 1
+                continue
+            return self._response(completion, retries)
+
+    def _params(self, request: Request, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        params: dict[str, Any] = {"model": self.model, "messages": messages,
+                                  "temperature": self.temperature,
+                                  "max_tokens": request.max_new_tokens}
+        if self.seed is not None:
+            params["seed"] = self.seed
+        return params
+
+    def _messages(self, request: Request) -> list[dict[str, Any]]:
+        max_pixels = self.max_pixels or request.max_pixels
+        content: list[dict[str, Any]] = [
+            {"type": "image_url", "image_url": {"url": _data_url(path, max_pixels,
+                                                                  request.sample_id)}}
+            for path in request.images
+        ]
+        content.append({"type": "text", "text": request.text})
+        messages: list[dict[str, Any]] = []
+        if request.system:
+            messages.append({"role": "system", "content": request.system})
+        messages.append({"role": "user", "content": content})
+        return messages
+
+    def _response(self, completion: Any, retries: int) -> Response:
+        choice = completion.choices[0] if completion.choices else None
+        text = choice.message.content if choice is not None else None
+        meta: dict[str, Any] = {
+            "served_model": completion.model,
+            "system_fingerprint": getattr(completion, "system_fingerprint", None),
+            "retries": retries,
+            "usage": completion.usage.model_dump() if completion.usage else None,
+            "finish_reason": choice.finish_reason if choice is not None else None,
+        }
+        if text is None:
+            # e.g. a refusal or content filter: nothing to score, so count it failed.
+            reason = f"empty response (finish_reason={meta['finish_reason']})"
+            return Response(text=None, failed=True, error=reason, meta=meta)
+        return Response(text=text, meta=meta)
+
+    # -- errors and retries ----------------------------------------------------------
+
+    def _classify(self, err: Exception) -> tuple[bool, str, float | None]:
+        """(retryable?, short redacted reason, Retry-After seconds if the server sent one)."""
+        openai = self._openai
+        if isinstance(err, openai.APITimeoutError):
+            return True, f"timeout ({self.timeout:g}s)", None
+        if isinstance(err, openai.APIConnectionError):
+            return True, self._short(f"connection error: {err}"), None
+        if isinstance(err, openai.APIStatusError):
+            status = err.status_code
+            retryable = status == 429 or status >= 500
+            retry_after = _retry_after(err.response.headers) if retryable else None
+            return retryable, self._short(f"HTTP {status}: {_error_message(err)}"), retry_after
+        # Other APIError subclasses (e.g. a malformed body) are not transient.
+        return False, self._short(f"{type(err).__name__}: {err}"), None
+
+    def _delay(self, retries: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.backoff_max)
+        cap = min(self.backoff_max, self.backoff_base * 2 ** retries)
+        with self._rng_lock:
+            jitter = self._rng.uniform(0.5, 1.0)  # spread retries so workers don't stampede
+        return cap * jitter
+
+    def _short(self, text: str) -> str:
+        secret = self._client.api_key  # the only copy of the key lives in the client
+        if secret and secret != LOCAL_DUMMY_KEY:
+            text = text.replace(secret, _REDACTED)
+        text = " ".join(text.split())
+        return text if len(text) <= _MAX_ERROR_CHARS else text[:_MAX_ERROR_CHARS - 3] + "..."
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+def _api_key_from_env(env: str, base_url: str | None) -> str:
+    key = os.environ.get(env, "").strip()
+    if key:
+        return key
+    if base_url and _is_loopback(base_url):
+        return LOCAL_DUMMY_KEY
+    raise ValueError(f"environment variable {env} is not set: export the API key there "
+                     f"(keys are read only from the environment; a local server on "
+                     f"127.0.0.1/localhost needs none)")
+
+
+def _is_loopback(url: str) -> bool:
+    return (urlsplit(url).hostname or "") in _LOOPBACK_HOSTS
+
+
+def _host_only(url: str) -> str:
+    """scheme://host[:port]: no path, query or userinfo (which could hold credentials)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+def _error_message(err: Any) -> str:
+    body = getattr(err, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(getattr(err, "message", "")) or type(err).__name__
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds from retry-after-ms, or Retry-After as seconds or an HTTP date."""
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return float(millis) / 1000.0
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when - datetime.now(UTC)).total_seconds()
+
+
+def _data_url(path: Path, max_pixels: int, checkup_id: str) -> str:
+    image = _downscale(open_image(path, checkup_id=checkup_id).convert("RGB"), max_pixels)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=_JPEG_QUALITY)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _downscale(image: Image.Image, max_pixels: int) -> Image.Image:
+    """Shrink keeping aspect ratio so width * height <= max_pixels; never upscale."""
+    width, height = image.size
+    if width * height <= max_pixels:
+        return image
+    scale = math.sqrt(max_pixels / (width * height))
+    new_w, new_h = max(1, int(width * scale)), max(1, int(height * scale))
+    while new_w * new_h > max_pixels:  # float rounding can leave it one row over
+        if new_w >= new_h:
+            new_w -= 1
+        else:
+            new_h -= 1
+    return image.resize((new_w, new_h), Image.Resampling.BICUBIC)

@@ -1,0 +1,290 @@
+"""OpenAIBackend against the local fake server: success, retries, faults, concurrency, secrets."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from eval_harness.models.base import Request
+from eval_harness.models.openai_backend import (
+    BASE_URL_ENV,
+    LOCAL_DUMMY_KEY,
+    OpenAIBackend,
+    _downscale,
+    _host_only,
+    _retry_after,
+)
+from tests.fake_openai_server import (
+    FINGERPRINT,
+    SERVED_MODEL,
+    FakeOpenAIServer,
+    Fault,
+    echo_class,
+    first_n,
+    when_text,
+)
+
+KEY_ENV = "CODEBENCH_TEST_OPENAI_KEY"
+SECRET = "sk-test-DO-NOT-LEAK-1234567890"
+FAST = {"backoff_base": 0.01, "backoff_max": 0.05, "timeout": 2.0}
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    monkeypatch.delenv(BASE_URL_ENV, raising=False)
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("img")
+    paths = {"photo": folder / "photo.png", "xray": folder / "xray.png",
+             "broken": folder / "broken.jpg"}
+    Image.new("RGBA", (400, 300), (200, 40, 40, 128)).save(paths["photo"])  # RGBA -> RGB
+    Image.new("L", (120, 80), 90).save(paths["xray"])  # grayscale radiograph, small
+    paths["broken"].write_bytes(b"\xff\xd8\xff not really a jpeg")
+    return paths
+
+
+def req(text: str = "Which class?", images: tuple[Path, ...] = (), sample_id: str = "c1",
+        system: str | None = None, max_pixels: int = 512 * 28 * 28) -> Request:
+    return Request(sample_id=sample_id, task="code_cls", system=system, text=text,
+                   images=images, max_new_tokens=32, max_pixels=max_pixels)
+
+
+def backend(server: FakeOpenAIServer, **kwargs: object) -> OpenAIBackend:
+    options = {**FAST, **kwargs}
+    return OpenAIBackend("gpt-test", base_url=server.base_url, api_key_env=KEY_ENV,
+                         **options)  # type: ignore[arg-type]
+
+
+def decode_data_url(url: str) -> Image.Image:
+    prefix = "data:image/jpeg;base64,"
+    assert url.startswith(prefix)
+    return Image.open(io.BytesIO(base64.b64decode(url[len(prefix):])))
+
+
+# -- success path -------------------------------------------------------------------------
+
+def test_success_with_images_system_and_meta(images: dict[str, Path]) -> None:
+    with FakeOpenAIServer(expected_key=SECRET) as server:
+        request = req("Is it caries?", (images["photo"], images["xray"]), system="Be brief.",
+                      max_pixels=100 * 100)
+        [response] = backend(server, seed=7).generate([request])
+
+    assert not response.failed, response.error
+    assert response.text == "echo: Is it caries?"
+    assert response.meta["served_model"] == SERVED_MODEL
+    assert response.meta["system_fingerprint"] == FINGERPRINT
+    assert response.meta["retries"] == 0
+    assert response.meta["usage"]["total_tokens"] > 0
+
+    [received] = server.requests
+    assert received.headers["authorization"] == f"Bearer {SECRET}"  # key taken from env
+    body = received.body
+    assert body["model"] == "gpt-test"
+    assert body["max_tokens"] == 32 and body["temperature"] == 0.0 and body["seed"] == 7
+    system, user = body["messages"]
+    assert system == {"role": "system", "content": "Be brief."}
+    parts = user["content"]
+    assert [p["type"] for p in parts] == ["image_url", "image_url", "text"]
+    assert parts[2]["text"] == "Is it caries?"
+    photo = decode_data_url(parts[0]["image_url"]["url"])
+    xray = decode_data_url(parts[1]["image_url"]["url"])
+    assert photo.format == "JPEG" and photo.mode == "RGB" and xray.mode == "RGB"
+    assert photo.width * photo.height <= 100 * 100  # downscaled to the request's bound
+    assert abs(photo.width / photo.height - 4 / 3) < 0.05  # aspect ratio kept
+    assert xray.size == (120, 80)  # small images are never upscaled
+
+
+def test_no_system_message_and_backend_max_pixels_wins(images: dict[str, Path]) -> None:
+    with FakeOpenAIServer() as server:
+        backend(server, max_pixels=50 * 50).generate([req(images=(images["photo"],))])
+    [message] = server.requests[0].body["messages"]
+    assert message["role"] == "user"
+    photo = decode_data_url(message["content"][0]["image_url"]["url"])
+    assert photo.width * photo.height <= 50 * 50
+    assert "seed" not in server.requests[0].body
+
+
+def test_order_preserved_and_empty_batch() -> None:
+    classes = [f"class{i:02d}" for i in range(12)]
+    with FakeOpenAIServer(answer=echo_class(classes), latency=0.01) as server:
+        model = backend(server, concurrency=4)
+        batch = [req(f"look for {c}", sample_id=c) for c in classes]
+        responses = model.generate(batch)
+        assert model.generate([]) == []
+    assert [r.text for r in responses] == classes
+
+
+# -- retries and faults --------------------------------------------------------------------
+
+def test_429_then_success_counts_retries() -> None:
+    with FakeOpenAIServer(script=first_n(2, Fault(429, retry_after="0"))) as server:
+        [response] = backend(server).generate([req()])
+    assert not response.failed
+    assert response.meta["retries"] == 2
+    assert len(server.requests) == 3
+
+
+def test_retry_after_is_honoured_and_capped() -> None:
+    with FakeOpenAIServer(script=first_n(1, Fault(429, retry_after="0.3"))) as server:
+        start = time.perf_counter()
+        [response] = backend(server, backoff_max=1.0).generate([req()])
+        assert time.perf_counter() - start >= 0.3  # not the 0.01 s computed backoff
+    assert response.meta["retries"] == 1
+    with FakeOpenAIServer(script=first_n(1, Fault(429, retry_after="3600"))) as server:
+        start = time.perf_counter()
+        [response] = backend(server, backoff_max=0.05).generate([req()])
+        assert time.perf_counter() - start < 1.0  # capped at backoff_max
+    assert not response.failed
+
+
+def test_500_beyond_max_retries_fails_only_that_sample() -> None:
+    with FakeOpenAIServer(script=when_text("BAD", Fault(500))) as server:
+        batch = [req(f"ok {i}", sample_id=f"c{i}") for i in range(3)]
+        batch.insert(1, req("BAD one", sample_id="bad"))
+        responses = backend(server, max_retries=2).generate(batch)
+
+    bad = responses[1]
+    assert bad.failed and bad.text is None
+    assert "HTTP 500" in (bad.error or "") and "after 2 retries" in (bad.error or "")
+    assert bad.meta["retries"] == 2
+    assert sum("BAD" in json.dumps(r.body) for r in server.requests) == 3  # 1 + 2 retries
+    others = [r for i, r in enumerate(responses) if i != 1]
+    assert all(not r.failed and r.meta["retries"] == 0 for r in others)
+    assert [r.text for r in others] == ["echo: ok 0", "echo: ok 1", "echo: ok 2"]
+
+
+def test_stall_times_out_then_retry_succeeds() -> None:
+    script = when_text("SLOW", Fault(stall=True), times=1)
+    with FakeOpenAIServer(script=script, stall_s=3.0) as server:
+        [response] = backend(server, timeout=0.3).generate([req("SLOW please")])
+    assert not response.failed, response.error
+    assert response.meta["retries"] == 1
+    assert len(server.requests) == 2
+
+
+def test_stall_every_time_fails_with_timeout_reason() -> None:
+    with FakeOpenAIServer(script=when_text("SLOW", Fault(stall=True)), stall_s=3.0) as server:
+        start = time.perf_counter()
+        [response] = backend(server, timeout=0.2, max_retries=1).generate([req("SLOW")])
+        elapsed = time.perf_counter() - start
+    assert response.failed
+    assert response.error is not None and "timeout" in response.error
+    assert response.meta["retries"] == 1
+    assert elapsed < 2.0  # two ~0.2 s attempts, not the 3 s stall
+
+
+def test_400_is_not_retried() -> None:
+    with FakeOpenAIServer(script=first_n(99, Fault(400, message="bad image"))) as server:
+        [response] = backend(server).generate([req()])
+    assert response.failed and response.meta["retries"] == 0
+    assert response.error == "HTTP 400: bad image"
+    assert len(server.requests) == 1
+
+
+def test_connection_refused_is_retried_then_fails() -> None:
+    with FakeOpenAIServer() as server:
+        url = server.base_url
+    # The server is stopped now: nothing listens on that port.
+    model = OpenAIBackend("gpt-test", base_url=url, api_key_env=KEY_ENV, max_retries=2, **FAST)
+    [response] = model.generate([req()])
+    assert response.failed and response.meta["retries"] == 2
+    assert "connection error" in (response.error or "")
+
+
+def test_unreadable_image_fails_the_sample_without_a_request(images: dict[str, Path]) -> None:
+    with FakeOpenAIServer() as server:
+        responses = backend(server).generate([req(images=(images["broken"],), sample_id="x"),
+                                              req(sample_id="y")])
+    assert responses[0].failed and "unreadable image" in (responses[0].error or "")
+    assert not responses[1].failed
+    assert len(server.requests) == 1
+
+
+# -- concurrency ---------------------------------------------------------------------------
+
+def test_concurrency_bound_respected_and_used() -> None:
+    with FakeOpenAIServer(latency=0.1) as server:
+        model = backend(server, concurrency=8)
+        start = time.perf_counter()
+        responses = model.generate([req(f"q{i}", sample_id=f"c{i}") for i in range(16)])
+        elapsed = time.perf_counter() - start
+    assert all(not r.failed for r in responses)
+    assert 2 <= server.max_in_flight <= 8
+    assert elapsed < 16 * 0.1 / 2, f"took {elapsed:.2f}s: requests not concurrent"
+
+
+def test_concurrency_one_is_serial() -> None:
+    with FakeOpenAIServer(latency=0.02) as server:
+        backend(server, concurrency=1).generate([req(f"q{i}") for i in range(5)])
+    assert server.max_in_flight == 1
+
+
+# -- secrets and configuration ---------------------------------------------------------------
+
+def test_key_never_in_describe_repr_or_error() -> None:
+    leaky = Fault(401, message=f"Incorrect API key provided: {SECRET}")
+    with FakeOpenAIServer(script=first_n(99, leaky)) as server:
+        model = backend(server)
+        [response] = model.generate([req()])
+    description = model.describe()
+    assert SECRET not in json.dumps(description)
+    assert SECRET not in repr(model)
+    assert response.failed and SECRET not in (response.error or "")
+    assert "[REDACTED]" in (response.error or "")
+    assert response.meta["retries"] == 0  # 401 is not retried
+    assert description["backend"] == "openai" and description["name"] == "gpt-test"
+    assert description["base_url"] == server.base_url.removesuffix("/v1")
+    assert description["decoding"] == {"temperature": 0.0, "max_tokens": "per task",
+                                       "seed": None, "max_pixels": "per task"}
+    assert description["concurrency"] == 8
+
+
+def test_missing_key_for_remote_server_names_the_env_var(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(KEY_ENV)
+    with pytest.raises(ValueError, match=KEY_ENV):
+        OpenAIBackend("gpt-test", base_url="https://api.example.com/v1", api_key_env=KEY_ENV)
+    with pytest.raises(ValueError, match=KEY_ENV):
+        OpenAIBackend("gpt-test", api_key_env=KEY_ENV)  # default: api.openai.com
+
+
+def test_missing_key_for_local_server_sends_dummy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(KEY_ENV)
+    with FakeOpenAIServer() as server:
+        monkeypatch.setenv(BASE_URL_ENV, server.base_url)  # base URL from the environment
+        model = OpenAIBackend("gpt-test", api_key_env=KEY_ENV, **FAST)
+        [response] = model.generate([req()])
+    assert not response.failed
+    assert server.requests[0].headers["authorization"] == f"Bearer {LOCAL_DUMMY_KEY}"
+
+
+def test_invalid_arguments() -> None:
+    with pytest.raises(ValueError, match="concurrency"):
+        OpenAIBackend("m", base_url="http://127.0.0.1:1/v1", concurrency=0)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+def test_retry_after_parsing() -> None:
+    assert _retry_after({"retry-after": "2"}) == 2.0
+    assert _retry_after({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
+    assert _retry_after({}) is None
+    assert _retry_after({"retry-after": "soon"}) is None
+    assert _retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) < 0  # past date
+
+
+def test_downscale_bound_and_host_only() -> None:
+    for size in [(1000, 1), (997, 613), (28, 28 * 600)]:
+        small = _downscale(Image.new("RGB", size), 401_408)
+        assert small.width * small.height <= 401_408
+    assert _host_only("https://user:pw@api.example.com:8443/v1?x=1") == \
+        "https://api.example.com:8443"
