@@ -15,7 +15,7 @@ from eval_harness.errors import DataError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from eval_harness.commands import compare, data, score
+    from eval_harness.commands import compare, data, run, score
 
     parser = argparse.ArgumentParser(
         prog="python -m eval_harness",
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "benchmark.")
     parser.add_argument("--version", action="version", version=f"eval_harness {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (data, score, compare):
+    for command in (data, run, score, compare):
         command.register(sub)
     return parser
 

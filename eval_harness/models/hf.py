@@ -1,0 +1,363 @@
+"""The ``hf`` backend: Qwen2.5-VL through transformers, with an optional LoRA adapter.
+
+Loads weights from safetensors only and never runs remote code: submitted models are
+untrusted. Heavy imports (torch, transformers, peft) happen in the constructor so
+that importing the harness stays fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from eval_harness.data.images import open_image
+from eval_harness.errors import DataError
+from eval_harness.labels.classes import CLASSES
+from eval_harness.models.base import Request, Response
+
+DTYPES = ("auto", "float32", "bfloat16")
+DEVICES = ("cpu", "cuda", "auto")
+CLS_MODES = ("generate", "score")
+CLS_TASK = "code_cls"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+
+
+def _processor_class():
+    """Build the image-only processor class lazily (transformers is a heavy import)."""
+    from transformers import Qwen2_5_VLProcessor
+
+    class ImageOnlyQwenProcessor(Qwen2_5_VLProcessor):
+        """Qwen2.5-VL processor without a video processor.
+
+        The stock processor requires ``Qwen2VLVideoProcessor``, which needs
+        torchvision; ProcessorMixin derives the required parts from ``__init__``'s
+        signature, so leaving ``video_processor`` out of it makes images work alone.
+        """
+
+        def __init__(self, image_processor=None, tokenizer=None, chat_template=None, **kw):
+            super().__init__(image_processor=image_processor, tokenizer=tokenizer,
+                             video_processor=None, chat_template=chat_template, **kw)
+
+    ImageOnlyQwenProcessor.__module__ = __name__
+    ImageOnlyQwenProcessor.__qualname__ = "ImageOnlyQwenProcessor"
+    return ImageOnlyQwenProcessor
+
+
+def __getattr__(name: str) -> Any:
+    # ``from eval_harness.models.hf import ImageOnlyQwenProcessor`` works, and the
+    # class is created once, without importing transformers at module import.
+    if name == "ImageOnlyQwenProcessor":
+        return _processor_class_cached()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def resize_to_budget(image: Image.Image, max_pixels: int) -> Image.Image:
+    """RGB copy of ``image`` with width*height <= max_pixels, aspect ratio kept."""
+    image = image.convert("RGB")
+    width, height = image.size
+    if width * height <= max_pixels:
+        return image
+    scale = math.sqrt(max_pixels / (width * height))
+    size = (max(1, math.floor(width * scale)), max(1, math.floor(height * scale)))
+    return image.resize(size, Image.Resampling.BICUBIC)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _require_safetensors(folder: Path, what: str) -> None:
+    """Refuse a local folder whose weights are not safetensors (pickle runs code)."""
+    if not any(folder.glob("*.safetensors")):
+        found = sorted(p.name for p in folder.iterdir() if p.suffix in {".bin", ".pt", ".pth"})
+        detail = f" (found {', '.join(found)})" if found else ""
+        raise DataError.single(str(folder), f"{what} has no .safetensors weights{detail}; "
+                               "pickle weights are refused",
+                               fix="convert the weights to safetensors")
+
+
+def _local_dir(name: str) -> Path | None:
+    path = Path(name).expanduser()
+    return path if path.is_dir() else None
+
+
+def _adapter_folder(adapter: str) -> Path:
+    """Local folder holding the adapter's config and safetensors weights."""
+    folder = _local_dir(adapter)
+    if folder is None:
+        from huggingface_hub import snapshot_download
+
+        # Only the safetensors file is fetched, so a pickle-only adapter ends up
+        # refused below instead of being unpickled by peft.
+        folder = Path(snapshot_download(
+            adapter, allow_patterns=["adapter_config.json", ADAPTER_WEIGHTS]))
+    if not (folder / ADAPTER_WEIGHTS).is_file():
+        raise DataError.single(adapter, f"adapter has no {ADAPTER_WEIGHTS}; pickle adapters "
+                               "are refused", fix="save the adapter with safe_serialization=True")
+    return folder
+
+
+class HFBackend:
+    """Qwen2.5-VL (or any image-text-to-text model with a chat template) on one device."""
+
+    def __init__(self, model: str, adapter: str | None = None, merge: bool = False,
+                 dtype: str = "auto", device: str = "cpu", max_pixels: int | None = None,
+                 cls_mode: str = "generate") -> None:
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+        if cls_mode not in CLS_MODES:
+            raise ValueError(f"cls_mode must be one of {CLS_MODES}, got {cls_mode!r}")
+        import torch
+
+        self._torch = torch
+        self.name = model
+        self.adapter = adapter
+        self.merged = bool(adapter) and merge
+        self.max_pixels = max_pixels
+        self.cls_mode = cls_mode
+        self.device = self._resolve_device(device)
+        self.dtype = self._resolve_dtype(dtype)
+        self.model = self._load_model()
+        self.revision = getattr(self.model.config, "_commit_hash", None)
+        self.adapter_sha256: str | None = None
+        if adapter:
+            self.adapter_sha256 = self._apply_adapter(adapter, merge)
+        self.processor = self._load_processor()
+        self.tokenizer = self.processor.tokenizer
+        # Batched generation only lines up new tokens when prompts are left-padded.
+        self.tokenizer.padding_side = "left"
+
+    # -- loading -------------------------------------------------------------------
+
+    def _resolve_device(self, device: str) -> str:
+        if device == "auto":
+            return "cuda" if self._torch.cuda.is_available() else "cpu"
+        return device
+
+    def _resolve_dtype(self, dtype: str):
+        torch = self._torch
+        if dtype == "auto":
+            # bf16 halves memory on GPUs; on CPU it is slow and changes numerics.
+            use_bf16 = self.device == "cuda" and torch.cuda.is_bf16_supported()
+            return torch.bfloat16 if use_bf16 else torch.float32
+        return getattr(torch, dtype)
+
+    def _load_model(self):
+        from transformers import AutoModelForImageTextToText
+
+        local = _local_dir(self.name)
+        if local is not None:
+            _require_safetensors(local, "model folder")
+        model = AutoModelForImageTextToText.from_pretrained(
+            self.name, dtype=self.dtype, use_safetensors=True, trust_remote_code=False)
+        return model.to(self.device).eval()
+
+    def _apply_adapter(self, adapter: str, merge: bool) -> str:
+        from peft import PeftModel
+
+        folder = _adapter_folder(adapter)
+        # Hash before loading: the hash names exactly the weights that were applied.
+        digest = sha256_file(folder / ADAPTER_WEIGHTS)
+        model = PeftModel.from_pretrained(self.model, str(folder), is_trainable=False)
+        if merge:
+            model = model.merge_and_unload()
+        self.model = model.eval()
+        return digest
+
+    def _load_processor(self):
+        from transformers import AutoTokenizer
+        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
+            Qwen2VLImageProcessorPil,
+        )
+
+        # Parts loaded one by one: AutoProcessor on an image-only folder returns just
+        # the tokenizer, and the real checkpoints' video processor needs torchvision.
+        tokenizer = AutoTokenizer.from_pretrained(self.name, trust_remote_code=False)
+        image_processor = Qwen2VLImageProcessorPil.from_pretrained(self.name)
+        template = tokenizer.chat_template or self._local_chat_template()
+        return _processor_class_cached()(image_processor=image_processor, tokenizer=tokenizer,
+                                         chat_template=template)
+
+    def _local_chat_template(self) -> str | None:
+        local = _local_dir(self.name)
+        if local is None:
+            return None
+        if (local / "chat_template.jinja").is_file():
+            return (local / "chat_template.jinja").read_text(encoding="utf-8")
+        if (local / "chat_template.json").is_file():
+            data = json.loads((local / "chat_template.json").read_text(encoding="utf-8"))
+            return data.get("chat_template")
+        return None
+
+    # -- protocol ------------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": "hf",
+            "name": self.name,
+            "revision": self.revision,
+            "adapter": self.adapter,
+            "adapter_sha256": self.adapter_sha256,
+            "merged": self.merged,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "decoding": {"do_sample": False, "num_beams": 1, "padding_side": "left",
+                         "skip_special_tokens": True},
+            "cls_mode": self.cls_mode,
+        }
+
+    def generate(self, batch: list[Request]) -> list[Response]:
+        responses: list[Response | None] = [None] * len(batch)
+        prepared: list[tuple[int, Request, list[Image.Image]]] = []
+        for index, request in enumerate(batch):
+            try:
+                prepared.append((index, request, self._load_images(request)))
+            except DataError as err:
+                responses[index] = _failed(err)
+        scored = [p for p in prepared if self._scores(p[1])]
+        generated = [p for p in prepared if not self._scores(p[1])]
+        for index, request, images in scored:
+            responses[index] = self._guarded(self._score_one, request, images)
+        for index, response in self._generate_batch(generated):
+            responses[index] = response
+        return [r if r is not None else Response(text=None, failed=True, error="no response")
+                for r in responses]
+
+    # -- inputs --------------------------------------------------------------------
+
+    def _scores(self, request: Request) -> bool:
+        return self.cls_mode == "score" and request.task == CLS_TASK
+
+    def _pixel_budget(self, request: Request) -> int:
+        if self.max_pixels is None:
+            return request.max_pixels
+        return min(request.max_pixels, self.max_pixels)
+
+    def _load_images(self, request: Request) -> list[Image.Image]:
+        budget = self._pixel_budget(request)
+        images = []
+        for path in request.images:
+            with open_image(Path(path), checkup_id=request.sample_id) as image:
+                images.append(resize_to_budget(image, budget))
+        return images
+
+    def _prompt(self, request: Request, n_images: int) -> str:
+        messages: list[dict[str, Any]] = []
+        if request.system:
+            messages.append({"role": "system", "content": [{"type": "text",
+                                                            "text": request.system}]})
+        content: list[dict[str, Any]] = [{"type": "image"} for _ in range(n_images)]
+        content.append({"type": "text", "text": request.text})
+        messages.append({"role": "user", "content": content})
+        return self.processor.apply_chat_template(messages, tokenize=False,
+                                                  add_generation_prompt=True)
+
+    def _encode(self, texts: list[str], images: list[Image.Image]):
+        inputs = self.processor(text=texts, images=images or None, padding=True,
+                                return_tensors="pt")
+        # Keep mm_token_type_ids: the model needs it to compute the 3-D (mrope)
+        # positions of image tokens; without it they silently get 1-D positions.
+        inputs = inputs.to(self.device)
+        if "pixel_values" in inputs:
+            inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
+        return inputs
+
+    # -- generation ----------------------------------------------------------------
+
+    def _generate_batch(self, items: list[tuple[int, Request, list[Image.Image]]]
+                        ) -> list[tuple[int, Response]]:
+        if not items:
+            return []
+        try:
+            texts = self._run_generate([(r, imgs) for _, r, imgs in items])
+            return [(i, Response(text=t)) for (i, _, _), t in zip(items, texts, strict=True)]
+        except (RuntimeError, ValueError) as err:
+            if len(items) == 1:
+                return [(items[0][0], _failed(err))]
+            self._free_memory()
+        # The batch failed as a whole: retry one at a time so only the culprit fails.
+        return [(i, self._guarded(self._generate_one, r, imgs)) for i, r, imgs in items]
+
+    def _generate_one(self, request: Request, images: list[Image.Image]) -> Response:
+        return Response(text=self._run_generate([(request, images)])[0])
+
+    def _run_generate(self, items: list[tuple[Request, list[Image.Image]]]) -> list[str]:
+        torch = self._torch
+        texts = [self._prompt(r, len(imgs)) for r, imgs in items]
+        inputs = self._encode(texts, [img for _, imgs in items for img in imgs])
+        max_new = max(r.max_new_tokens for r, _ in items)
+        with torch.inference_mode():
+            output = self.model.generate(
+                **inputs, do_sample=False, num_beams=1, max_new_tokens=max_new,
+                pad_token_id=self.tokenizer.pad_token_id,
+                eos_token_id=self.tokenizer.eos_token_id)
+        new_tokens = output[:, inputs["input_ids"].shape[1]:]
+        # Greedy decoding is per-row, so cutting a longer batch run to each request's
+        # own budget gives exactly what a run with that budget would.
+        return [self.tokenizer.decode(row[: r.max_new_tokens], skip_special_tokens=True).strip()
+                for row, (r, _) in zip(new_tokens, items, strict=True)]
+
+    # -- classification by likelihood ---------------------------------------------
+
+    def _score_one(self, request: Request, images: list[Image.Image]) -> Response:
+        torch = self._torch
+        prompt = self._prompt(request, len(images))
+        inputs = self._encode([prompt + name for name in CLASSES], images * len(CLASSES))
+        answer_ids = [self.tokenizer(name, add_special_tokens=False)["input_ids"]
+                      for name in CLASSES]
+        with torch.inference_mode():
+            logits = self.model(**inputs).logits.float()
+        log_probs = torch.log_softmax(logits[:, :-1], dim=-1)
+        targets = inputs["input_ids"][:, 1:]
+        for row, ids in enumerate(answer_ids):
+            if targets[row, -len(ids):].tolist() != ids:
+                # The tokenizer merged the answer with the prompt's last token, so the
+                # answer's tokens cannot be isolated: refuse rather than mis-score.
+                raise ValueError(f"answer {CLASSES[row]!r} does not tokenize on its own "
+                                 "after the prompt")
+        token_lp = log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        # Left padding puts every candidate's answer at the very end of its row.
+        totals = torch.stack([token_lp[row, -len(ids):].sum()
+                              for row, ids in enumerate(answer_ids)])
+        probs = torch.softmax(totals, dim=0).tolist()
+        best = int(torch.argmax(totals))
+        return Response(text=CLASSES[best],
+                        scores=dict(zip(CLASSES, probs, strict=True)),
+                        meta={"loglik": dict(zip(CLASSES, totals.tolist(), strict=True))})
+
+    # -- errors --------------------------------------------------------------------
+
+    def _guarded(self, fn, request: Request, images: list[Image.Image]) -> Response:
+        """Run one request; a model-side failure becomes a failed Response."""
+        try:
+            return fn(request, images)
+        except (RuntimeError, ValueError) as err:
+            # RuntimeError includes torch.OutOfMemoryError; ValueError is what the
+            # processor raises for unusable inputs (e.g. extreme aspect ratios).
+            self._free_memory()
+            return _failed(err)
+
+    def _free_memory(self) -> None:
+        if self.device == "cuda":
+            self._torch.cuda.empty_cache()
+
+
+def _processor_class_cached():
+    cls = globals().get("ImageOnlyQwenProcessor")
+    if cls is None:
+        cls = globals()["ImageOnlyQwenProcessor"] = _processor_class()
+    return cls
+
+
+def _failed(err: BaseException) -> Response:
+    return Response(text=None, failed=True, error=f"{type(err).__name__}: {err}")

@@ -1,0 +1,112 @@
+"""Versioned prompt templates and the request builder for both tasks.
+
+Independent of any backend: fine-tuning reuses ``build_request`` for training
+examples. Images go in a fixed order (photographs, then radiographs), capped by
+``max_images`` with a deterministic, evenly spaced selection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from eval_harness.data.checkup import REPORT_SECTIONS, Checkup
+from eval_harness.labels.classes import CLASSES, CLASSES_CN
+from eval_harness.models.base import Request
+
+PROMPT_VERSION = "prompts-v1"
+
+SYSTEM = {
+    "en": "You are an experienced dentist reading an oral examination.",
+    "cn": "你是一名经验丰富的口腔医生，正在阅读一次口腔检查。",
+}
+INSTRUCTIONS = {
+    ("code_cls", "en"): ("Which one of these oro-dental anomalies does this checkup show: "
+                         + ", ".join(CLASSES) + "? Answer with the class name only."),
+    ("code_cls", "cn"): ("本次检查显示以下哪一种口腔异常："
+                         + "、".join(CLASSES_CN[c] for c in CLASSES) + "？只回答类别名称。"),
+    ("code_report", "en"): ("Write the complete diagnostic report, one line per section: "
+                            + ", ".join(s[1] for s in REPORT_SECTIONS) + "."),
+    ("code_report", "cn"): ("请撰写完整的诊断报告，每个部分一行："
+                            + "、".join(s[2] for s in REPORT_SECTIONS) + "。"),
+}
+FACT_LABELS = {
+    "en": {"age": "Age", "gender": "Gender", "chief_complaint": "Chief complaint",
+           "present_illness": "Present illness", "past_medical_record": "Past medical record",
+           "images": "Images: {p} intraoral photograph(s), then {r} radiograph(s)."},
+    "cn": {"age": "年龄", "gender": "性别", "chief_complaint": "主诉", "present_illness": "现病史",
+           "past_medical_record": "既往史",
+           "images": "图像：{p}张口内照片，随后{r}张X线片。"},
+}
+MAX_NEW_TOKENS = {"code_cls": 16, "code_report": 512}
+
+
+@dataclass(frozen=True)
+class PromptOptions:
+    language: str = "en"
+    max_images: int = 8
+    max_pixels: int = 512 * 28 * 28
+    max_new_tokens: dict[str, int] | None = None
+
+
+def _evenly(items: tuple[str, ...], k: int) -> list[str]:
+    if k >= len(items):
+        return list(items)
+    if k <= 0:
+        return []
+    step = len(items) / k
+    return [items[int(i * step)] for i in range(k)]
+
+
+def select_images(checkup: Checkup, max_images: int) -> tuple[list[str], list[str]]:
+    """(photographs, radiographs) kept: radiographs get up to half the slots."""
+    radios = _evenly(checkup.radiographs, min(len(checkup.radiographs), max_images // 2))
+    photos = _evenly(checkup.photographs, max_images - len(radios))
+    return photos, radios
+
+
+def patient_facts(checkup: Checkup, task: str) -> str:
+    labels = FACT_LABELS[checkup.language]
+    lines = []
+    if checkup.age is not None:
+        lines.append(f"{labels['age']}: {checkup.age}")
+    if checkup.gender:
+        lines.append(f"{labels['gender']}: {checkup.gender}")
+    fields = ["chief_complaint"]
+    if task == "code_report":  # history helps the report, not the image-based class
+        fields += ["present_illness", "past_medical_record"]
+    lines += [f"{labels[f]}: {checkup.texts[f]}" for f in fields if checkup.texts.get(f)]
+    return "\n".join(lines)
+
+
+def build_request(checkup: Checkup, task: str, options: PromptOptions) -> Request:
+    if (task, checkup.language) not in INSTRUCTIONS:
+        raise ValueError(f"no prompt for task {task!r} in language {checkup.language!r}")
+    photos, radios = select_images(checkup, options.max_images)
+    labels = FACT_LABELS[checkup.language]
+    text = "\n".join(part for part in (
+        labels["images"].format(p=len(photos), r=len(radios)),
+        patient_facts(checkup, task),
+        INSTRUCTIONS[task, checkup.language]) if part)
+    images = tuple(checkup.image_root / "Photographs" / n for n in photos) + tuple(
+        checkup.image_root / "Radiographs" / n for n in radios) if checkup.image_root else ()
+    tokens = (options.max_new_tokens or {}).get(task, MAX_NEW_TOKENS[task])
+    return Request(sample_id=checkup.checkup_id, task=task, system=SYSTEM[checkup.language],
+                   text=text, images=images, max_new_tokens=tokens,
+                   max_pixels=options.max_pixels)
+
+
+def request_hash(request: Request) -> str:
+    """Per-sample prompt hash: template version, texts and image names."""
+    payload = [PROMPT_VERSION, request.task, request.system, request.text,
+               [p.name for p in request.images], request.max_pixels]
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
+
+
+def templates_hash() -> str:
+    """The prompt hash of a run: every template, as data."""
+    payload = [PROMPT_VERSION, SYSTEM, sorted((f"{k[0]}/{k[1]}", v) for k, v in
+                                              INSTRUCTIONS.items()), FACT_LABELS, MAX_NEW_TOKENS]
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True)
+                          .encode()).hexdigest()
