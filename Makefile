@@ -29,6 +29,8 @@ demo: $(VENV)/.installed
 	$(PY) -m eval_harness data synth --out $(DEMO_DIR)/data --checkups 300 --seed 0
 	$(PY) -m eval_harness data validate $(DEMO_DIR)/data
 	$(PY) -m eval_harness data info $(DEMO_DIR)/data
+	$(PY) -m eval_harness run --model majority --data $(DEMO_DIR)/data --split test \
+		--output $(DEMO_DIR)/runs/majority --quiet
 
 test: $(VENV)/.dev-installed system-deps
 	$(PY) -m pytest -q
