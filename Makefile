@@ -31,6 +31,10 @@ demo: $(VENV)/.installed
 	$(PY) -m eval_harness data info $(DEMO_DIR)/data
 	$(PY) -m eval_harness run --model majority --data $(DEMO_DIR)/data --split test \
 		--output $(DEMO_DIR)/runs/majority --quiet
+	@echo "== hf backend on a freshly built, UNTRAINED tiny Qwen2.5-VL (random weights: expect ~0) =="
+	$(PY) -m eval_harness.models.tiny_qwen --out $(DEMO_DIR)/tiny-qwen25vl
+	$(PY) -m eval_harness run --model hf --model-args model=$(DEMO_DIR)/tiny-qwen25vl \
+		--data $(DEMO_DIR)/data --split test --output $(DEMO_DIR)/runs/tiny-qwen --quiet
 
 test: $(VENV)/.dev-installed system-deps
 	$(PY) -m pytest -q

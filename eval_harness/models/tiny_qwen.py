@@ -189,3 +189,15 @@ def build_tiny_qwen(out_dir: Path, seed: int = 0, hidden: int = 64) -> Path:
     model.save_pretrained(out_dir, safe_serialization=True)
     build_processor(tokenizer).save_pretrained(out_dir)
     return out_dir
+
+
+if __name__ == "__main__":  # python -m eval_harness.models.tiny_qwen --out DIR [--seed S]
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Build an untrained tiny Qwen2.5-VL "
+                                     "(random weights; for demos and tests only).")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    options = parser.parse_args()
+    print(f"built tiny Qwen2.5-VL (untrained, random weights) at "
+          f"{build_tiny_qwen(options.out, seed=options.seed)}")
