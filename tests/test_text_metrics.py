@@ -429,3 +429,23 @@ def test_memoised_rouge_equals_rouge_scorer() -> None:
         expected = scorer.score(r, h)
         for name in ("rouge1", "rouge2", "rougeL"):
             assert ours[name].per_sample[i] == expected[name].fmeasure
+
+
+def test_rouge_equals_rouge_scorer_on_real_reports() -> None:
+    """On real COde reports (long, verbose baseline outputs) too, exactly."""
+    from rouge_score import rouge_scorer
+
+    from eval_harness.metrics.text import rouge
+    from eval_harness.predictions import read_peer_run
+    from tests.conftest import require_shared
+
+    run = require_shared() / "baseline" / "Qwen2.5-VL-7B-Instruct"
+    inp = read_peer_run(run)["code_report"]
+    hyps = [p.text or "" for p in inp.predictions[:40]]
+    refs = [r.report for r in inp.references[:40]]
+    ours = rouge(hyps, refs)
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    for i, (h, r) in enumerate(zip(hyps, refs, strict=True)):
+        expected = scorer.score(r, h)
+        for name in ("rouge1", "rouge2", "rougeL"):
+            assert ours[name].per_sample[i] == expected[name].fmeasure

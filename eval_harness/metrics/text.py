@@ -283,14 +283,29 @@ def _rouge_tokens(language: str) -> Callable[[str], tuple[str, ...]]:
 
 def _rouge_scores(target: tuple[str, ...], prediction: tuple[str, ...]) -> dict[str, Any]:
     """What ``RougeScorer.score`` computes, from already-tokenised texts (rouge-score's
-    own n-gram and LCS scorers; it has no public entry point taking tokens)."""
+    own n-gram scorer and F-measure; it has no public entry point taking tokens)."""
     from rouge_score import rouge_scorer as rs
 
     return {"rouge1": rs._score_ngrams(rs._create_ngrams(target, 1),
                                        rs._create_ngrams(prediction, 1)),
             "rouge2": rs._score_ngrams(rs._create_ngrams(target, 2),
                                        rs._create_ngrams(prediction, 2)),
-            "rougeL": rs._score_lcs(target, prediction)}
+            "rougeL": _score_lcs(target, prediction)}
+
+
+def _score_lcs(target: tuple[str, ...], prediction: tuple[str, ...]) -> Any:
+    """rouge-score's ``_score_lcs`` with the LCS length from rapidfuzz (C) instead of
+    its pure-Python DP table, which was half of all scoring time on long reports.
+    Same precision/recall/F formula; equality is tested against ``RougeScorer.score``."""
+    from rapidfuzz.distance import LCSseq
+    from rouge_score import scoring
+
+    if not target or not prediction:
+        return scoring.Score(precision=0, recall=0, fmeasure=0)
+    lcs = LCSseq.similarity(target, prediction)
+    precision, recall = lcs / len(prediction), lcs / len(target)
+    return scoring.Score(precision=precision, recall=recall,
+                         fmeasure=scoring.fmeasure(precision, recall))
 
 
 # --------------------------------------------------------------------------- METEOR
