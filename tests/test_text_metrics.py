@@ -413,39 +413,34 @@ def test_imports_load_nothing_heavy() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_memoised_rouge_equals_rouge_scorer() -> None:
-    """The token-memoised path gives exactly RougeScorer.score's numbers."""
+
+def _assert_rouge_equals_rouge_scorer(hyps: list[str], refs: list[str]) -> None:
     from rouge_score import rouge_scorer
 
     from eval_harness.metrics.text import rouge
 
-    hyps = ["Dental caries on teeth 16 and 26, treated with fillings.",
-            "Gingivitis; scaling recommended. Running, runs, ran.", ""]
-    refs = ["Caries of tooth 16. Composite resin filling performed.",
-            "Generalised gingival inflammation with bleeding; scaling.", "Tooth loss of 36."]
     ours = rouge(hyps, refs)
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
     for i, (h, r) in enumerate(zip(hyps, refs, strict=True)):
         expected = scorer.score(r, h)
         for name in ("rouge1", "rouge2", "rougeL"):
             assert ours[name].per_sample[i] == expected[name].fmeasure
+
+
+def test_memoised_rouge_equals_rouge_scorer() -> None:
+    """The token-memoised path (LCS from rapidfuzz) gives RougeScorer.score's numbers."""
+    _assert_rouge_equals_rouge_scorer(
+        ["Dental caries on teeth 16 and 26, treated with fillings.",
+         "Gingivitis; scaling recommended. Running, runs, ran.", ""],
+        ["Caries of tooth 16. Composite resin filling performed.",
+         "Generalised gingival inflammation with bleeding; scaling.", "Tooth loss of 36."])
 
 
 def test_rouge_equals_rouge_scorer_on_real_reports() -> None:
     """On real COde reports (long, verbose baseline outputs) too, exactly."""
-    from rouge_score import rouge_scorer
-
-    from eval_harness.metrics.text import rouge
     from eval_harness.predictions import read_peer_run
     from tests.conftest import require_shared
 
-    run = require_shared() / "baseline" / "Qwen2.5-VL-7B-Instruct"
-    inp = read_peer_run(run)["code_report"]
-    hyps = [p.text or "" for p in inp.predictions[:40]]
-    refs = [r.report for r in inp.references[:40]]
-    ours = rouge(hyps, refs)
-    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
-    for i, (h, r) in enumerate(zip(hyps, refs, strict=True)):
-        expected = scorer.score(r, h)
-        for name in ("rouge1", "rouge2", "rougeL"):
-            assert ours[name].per_sample[i] == expected[name].fmeasure
+    inp = read_peer_run(require_shared() / "baseline" / "Qwen2.5-VL-7B-Instruct")["code_report"]
+    _assert_rouge_equals_rouge_scorer([p.text or "" for p in inp.predictions[:40]],
+                                      [r.report for r in inp.references[:40]])
