@@ -46,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from eval_harness.data.load import dataset_name, load_checkups
     from eval_harness.data.summary import fingerprint
+    from eval_harness.distributed import gather, shard, world
     from eval_harness.evaluate import evaluate_inputs
     from eval_harness.metrics.wordnet import cache_root
     from eval_harness.models.registry import create_model, parse_model_args
@@ -77,9 +78,15 @@ def run(args: argparse.Namespace) -> int:
                            max_pixels=args.max_pixels)
     cache = None if args.no_cache else ResponseCache(args.cache or
                                                      cache_root() / "responses.sqlite")
-    predictions, stats = run_model(checkups, tasks, backend, prompt=prompt,
-                                   batch_size=args.batch_size, cache=cache,
-                                   progress=not args.quiet)
+    local, stats = run_model(shard(checkups), tasks, backend, prompt=prompt,
+                             batch_size=args.batch_size, cache=cache,
+                             progress=not args.quiet and world()[0] == 0)
+    gathered = gather(local)
+    if gathered is None:
+        return 0  # not the main process: it only predicted its shard
+    order = {c.checkup_id: i for i, c in enumerate(checkups)}
+    predictions = {t: sorted((p for part in gathered for p in part[t]),
+                             key=lambda p: order[p.sample_id]) for t in tasks}
     args.output.mkdir(parents=True, exist_ok=True)
     lines = [{"id": p.sample_id, "task": p.task, "prediction": p.text,
               **({"failed": True, "error": p.error} if p.failed else {}),
@@ -89,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
     tmp = pred_path.with_name(pred_path.name + ".tmp")
     tmp.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), "utf-8")
     tmp.replace(pred_path)
-    print(f"{stats.requests} requests: {stats.cached} from cache, {stats.generated} generated, "
-          f"{stats.failed} failed; wrote {pred_path}")
+    print(f"{stats.requests} requests on the main process ({world()[1]} in all): "
+          f"{stats.cached} from cache, {stats.generated} generated; wrote {pred_path}")
     if args.predict_only:
         return 0
     references = references_from_checkups(checkups)

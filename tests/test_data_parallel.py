@@ -1,0 +1,38 @@
+"""`accelerate launch` with 2 CPU processes gives the results of a 1-process run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ARGS = ["run", "--model", "random", "--seed", "5", "--no-embeddings", "--resamples", "50",
+        "--quiet", "--no-cache"]
+
+
+def test_two_processes_equal_one(synth_dir: Path, tmp_path: Path) -> None:
+    accelerate = Path(sys.executable).with_name("accelerate")
+    if not accelerate.is_file():
+        pytest.skip("accelerate's launcher is not installed (pip install accelerate)")
+    env = {**os.environ, "CODEBENCH_CACHE": str(tmp_path / "cache")}
+    single = [sys.executable, "-m", "eval_harness", *ARGS, "--data", str(synth_dir),
+              "--output", str(tmp_path / "one")]
+    # --multi_gpu selects accelerate's torchrun launcher; without CUDA the processes
+    # join a gloo group on the CPU.
+    double = [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+              "-m", "eval_harness", *ARGS, "--data", str(synth_dir),
+              "--output", str(tmp_path / "two")]
+    for command in (single, double):
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert "(2 in all)" in done.stdout
+    one = json.loads((tmp_path / "one" / "results.json").read_text())
+    two = json.loads((tmp_path / "two" / "results.json").read_text())
+    assert one["tasks"] == two["tasks"]
+    assert ((tmp_path / "one" / "samples.jsonl").read_text()
+            == (tmp_path / "two" / "samples.jsonl").read_text())
