@@ -35,6 +35,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -276,6 +277,21 @@ def _retry_after(headers: Any) -> float | None:
 
 
 def _data_url(path: Path, max_pixels: int, checkup_id: str) -> str:
+    # Each checkup is sent once per task: encode its images once. The key includes the
+    # file's mtime and size so an edited image is re-read; errors are never cached.
+    stat = path.stat() if path.is_file() else None
+    if stat is None:
+        return _encode(path, max_pixels, checkup_id)
+    return _encode_cached(path, stat.st_mtime_ns, stat.st_size, max_pixels, checkup_id)
+
+
+@lru_cache(maxsize=512)
+def _encode_cached(path: Path, mtime_ns: int, size: int, max_pixels: int,
+                   checkup_id: str) -> str:
+    return _encode(path, max_pixels, checkup_id)
+
+
+def _encode(path: Path, max_pixels: int, checkup_id: str) -> str:
     image = _downscale(open_image(path, checkup_id=checkup_id).convert("RGB"), max_pixels)
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=_JPEG_QUALITY)
