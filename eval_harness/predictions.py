@@ -8,14 +8,13 @@ The peer harness format (``--peer-run``) carries the ground truth in each line.
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eval_harness.data.checkup import Checkup
 from eval_harness.errors import DataError, Problem
+from eval_harness.jsonl import read_json_lines
 from eval_harness.labels.classes import CLASSES
 
 TASKS = ("code_cls", "code_report")
@@ -54,33 +53,13 @@ class ScoringInput:
     notes: list[str] = field(default_factory=list)
 
 
-def _json_lines(path: Path) -> Iterator[tuple[int, dict]]:
-    if not path.is_file():
-        raise DataError.single(str(path), "file does not exist")
-    with path.open(encoding="utf-8") as handle:
-        try:
-            for number, text in enumerate(handle, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    obj = json.loads(text)
-                except json.JSONDecodeError as err:
-                    raise DataError.single(str(path), f"not JSON ({err.msg})", line=number,
-                                           fix="one JSON object per line") from None
-                if not isinstance(obj, dict):
-                    raise DataError.single(str(path), "line is not a JSON object", line=number)
-                yield number, obj
-        except UnicodeDecodeError as err:
-            raise DataError.single(str(path), f"not UTF-8 text ({err.reason})") from None
-
-
 def read_predictions(path: Path | str) -> list[Prediction]:
     """Parse a predictions JSONL, collecting every problem with its line."""
     path = Path(path)
     problems: list[Problem] = []
     out: list[Prediction] = []
     seen: dict[tuple[str, str], int] = {}
-    for number, obj in _json_lines(path):
+    for number, obj in read_json_lines(path):
         sid, task = obj.get("id"), obj.get("task")
 
         def bad(message: str, fix: str | None = None, _n: int = number, _id=sid) -> None:
@@ -130,7 +109,7 @@ def read_references(path: Path | str) -> list[Reference]:
     path = Path(path)
     refs: list[Reference] = []
     problems: list[Problem] = []
-    for number, obj in _json_lines(path):
+    for number, obj in read_json_lines(path):
         sid, cls = obj.get("id"), obj.get("class")
         if not isinstance(sid, str) or cls not in CLASSES:
             problems.append(Problem(str(path), "needs a string 'id' and a 'class' among the six",
@@ -179,7 +158,7 @@ def read_peer_run(run_dir: Path | str) -> dict[str, ScoringInput]:
     sources = [path] + ([path.with_name("failures.jsonl")]
                         if path.with_name("failures.jsonl").is_file() else [])
     for source in sources:
-        for number, obj in _json_lines(source):
+        for number, obj in read_json_lines(source):
             task = PEER_TASKS.get(obj.get("task", ""))
             sid = str(obj.get("id", ""))
             if task is None or "_" not in sid:

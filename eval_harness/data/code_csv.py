@@ -14,6 +14,7 @@ from eval_harness.errors import DataError, Problem
 from eval_harness.labels.anomaly_map import AnomalyMap, load_anomaly_map, split_anomalies
 
 CSV_NAME = "complete_dataset.csv"
+SYNTHETIC_MARKER = "SYNTHETIC.txt"  # written by `data synth` beside the CSV
 PHOTO_DIR = Path("Images") / "Photographs"
 RADIO_DIR = Path("Images") / "Radiographs"
 CSV_SPLITS = ("train", "test")  # what the release uses; "validation" is carved by us

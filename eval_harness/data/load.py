@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from eval_harness.data.checkup import Checkup
-from eval_harness.data.code_csv import CSV_NAME, load_code_folder
+from eval_harness.data.code_csv import CSV_NAME, SYNTHETIC_MARKER, load_code_folder
 from eval_harness.errors import DataError
 from eval_harness.labels.anomaly_map import AnomalyMap
 
@@ -44,8 +44,6 @@ def load_checkups(path: Path | str, *, language: str = "en", split: str | None =
 
 def dataset_name(path: Path | str) -> str:
     """"COde-synthetic" for a folder our generator wrote, else "COde"."""
-    from eval_harness.data.synth import MARKER
-
     path = Path(path)
     folder = path if path.is_dir() else path.parent
-    return "COde-synthetic" if (folder / MARKER).is_file() else "COde"
+    return "COde-synthetic" if (folder / SYNTHETIC_MARKER).is_file() else "COde"

@@ -15,6 +15,7 @@ from pathlib import Path
 from eval_harness.data.checkup import Checkup
 from eval_harness.data.record import checkup_from_dict, checkup_to_dict
 from eval_harness.errors import DataError
+from eval_harness.jsonl import read_json_lines
 from eval_harness.labels.anomaly_map import AnomalyMap, load_anomaly_map
 
 _INSTRUCTION = {
@@ -53,25 +54,16 @@ def export_jsonl(checkups: Iterable[Checkup], path: Path | str) -> Path:
 def load_jsonl(path: Path | str, *, anomaly_map: AnomalyMap | None = None) -> list[Checkup]:
     """Read a file written by :func:`export_jsonl` back into checkups."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError.single(str(path), "JSONL file does not exist")
     amap = anomaly_map or load_anomaly_map()
     checkups = []
-    with path.open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                line = json.loads(text)
-            except json.JSONDecodeError as err:
-                raise DataError.single(str(path), f"not JSON ({err.msg})", line=number) from None
-            if not isinstance(line, dict) or "code" not in line or "messages" not in line:
-                raise DataError.single(str(path), "line lacks 'messages' or 'code'", line=number,
-                                       fix="write the file with `data export --format jsonl`")
-            meta = line["code"]
-            checkups.append(checkup_from_dict(meta, anomaly_map=amap, source=str(path),
-                                              line=number, image_root=_image_root(
-                                                  path, line.get("images", []), meta, number)))
+    for number, line in read_json_lines(path):
+        if "code" not in line or "messages" not in line:
+            raise DataError.single(str(path), "line lacks 'messages' or 'code'", line=number,
+                                   fix="write the file with `data export --format jsonl`")
+        meta = line["code"]
+        checkups.append(checkup_from_dict(meta, anomaly_map=amap, source=str(path),
+                                          line=number, image_root=_image_root(
+                                              path, line.get("images", []), meta, number)))
     return checkups
 
 

@@ -16,7 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from eval_harness.data.code_csv import ALL_COLUMNS, CSV_NAME, PHOTO_DIR, RADIO_DIR
+from eval_harness.data.code_csv import (
+    ALL_COLUMNS,
+    CSV_NAME,
+    PHOTO_DIR,
+    RADIO_DIR,
+    SYNTHETIC_MARKER,
+)
 from eval_harness.data.synth.images import draw_photograph, draw_radiograph
 from eval_harness.data.synth.text import make_texts
 from eval_harness.labels.anomaly_map import AnomalyMap, load_anomaly_map
@@ -26,7 +32,6 @@ TEST_FRACTION = 0.2
 SECOND_ANOMALY_RATE = 0.3
 RADIOGRAPH_RATE = 0.5
 JPEG_QUALITY = 85
-MARKER = "SYNTHETIC.txt"
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,7 @@ def generate(out: Path | str, n_checkups: int, seed: int,
     (out / RADIO_DIR).mkdir(parents=True, exist_ok=True)
     rows = [render(item, out, amap) for item in plan(n_checkups, seed, amap)]
     # A marker file, so every result and page can say it shows synthetic data.
-    (out / MARKER).write_text(
+    (out / SYNTHETIC_MARKER).write_text(
         f"Synthetic COde-format data: eval_harness data synth --checkups {n_checkups} "
         f"--seed {seed} (label map {amap.id}). Not the real COde release.\n", encoding="utf-8")
     return write_csv(out / CSV_NAME, rows, ALL_COLUMNS)

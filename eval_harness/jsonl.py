@@ -1,0 +1,31 @@
+"""Reading JSON Lines files with errors that name the file and line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from eval_harness.errors import DataError
+
+
+def read_json_lines(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line; bad input is a DataError naming
+    the file and line."""
+    if not path.is_file():
+        raise DataError.single(str(path), "file does not exist")
+    with path.open(encoding="utf-8") as handle:
+        try:
+            for number, text in enumerate(handle, start=1):
+                if not text.strip():
+                    continue
+                try:
+                    obj = json.loads(text)
+                except json.JSONDecodeError as err:
+                    raise DataError.single(str(path), f"not JSON ({err.msg})", line=number,
+                                           fix="one JSON object per line") from None
+                if not isinstance(obj, dict):
+                    raise DataError.single(str(path), "line is not a JSON object", line=number)
+                yield number, obj
+        except UnicodeDecodeError as err:
+            raise DataError.single(str(path), f"not UTF-8 text ({err.reason})") from None
