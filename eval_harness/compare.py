@@ -89,13 +89,20 @@ def _classification_rows(task: str, a: list[dict], b: list[dict], resamples: int
 
 def _report_rows(task: str, a: list[dict], b: list[dict], resamples: int,
                  seed: int) -> list[Row]:
+    from eval_harness.metrics.clinical import macro_f1_from_counts
     from eval_harness.metrics.text import bleu_from_stats_batch
 
     rows = [_row(task, "bleu", paired_bootstrap(
         np.array([s["bleu_stats"] for s in a], dtype=float),
         np.array([s["bleu_stats"] for s in b], dtype=float),
         sum_statistic(bleu_from_stats_batch), resamples, seed))]
-    names = [n for n in a[0]["metrics"] if n in b[0]["metrics"]]
+    rows.append(_row(task, "clinical_f1", paired_bootstrap(
+        np.array([s["clinical_stats"] for s in a], dtype=float),
+        np.array([s["clinical_stats"] for s in b], dtype=float),
+        sum_statistic(macro_f1_from_counts), resamples, seed)))
+    # Means of per-sample values; clinical_f1's per-sample value is only an agreement
+    # fraction, so its row above is computed from the summed counts instead.
+    names = [n for n in a[0]["metrics"] if n in b[0]["metrics"] and n != "clinical_f1"]
     for name in names:
         values_a = [s["metrics"][name] for s in a]
         values_b = [s["metrics"][name] for s in b]

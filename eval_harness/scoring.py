@@ -149,6 +149,9 @@ def score_report(inp: ScoringInput,
                                       seed=options.seed, level=options.level)
             entries[name] = _entry(_without_bulky_details(result), ci)
         views[view] = entries
+    # clinical_f1's per-sample value is an agreement fraction; its F1 needs the counts.
+    clinical_stats = [list(map(int, row)) for row in
+                      clinical_all["clinical_f1"].details["sufficient_stats"]]
     per_sample_names = [k for k, v in {**text_all, **clinical_all}.items()
                         if v.per_sample is not None]
     samples = [{
@@ -158,6 +161,7 @@ def score_report(inp: ScoringInput,
         "metrics": {name: {**text_all, **clinical_all}[name].per_sample[i]
                     for name in per_sample_names},
         "bleu_stats": stats_all[i].astype(int).tolist(),
+        "clinical_stats": clinical_stats[i],
         **({"error": pred.error} if pred.error else {}),
     } for i, (ref, pred) in enumerate(zip(inp.references, inp.predictions, strict=True))]
     return TaskResult(

@@ -155,3 +155,15 @@ def test_peer_run_counts_its_failures(tmp_path: Path) -> None:
     peer_metrics = json.loads((run / "code_classification" / "metrics.json").read_text())
     assert peer_metrics["total_samples"] == 599
     assert round(cls.answered["accuracy"]["value"], 3) == peer_metrics["accuracy"]
+
+
+def test_compare_reports_the_documented_clinical_f1(scored, tmp_path: Path) -> None:
+    """The paired row for clinical_f1 is the macro-F1 itself, not a per-sample mean."""
+    _, runs = scored
+    out = tmp_path / "cmp.json"
+    assert main(["compare", str(runs["a"]), str(runs["b"]), "--resamples", "50",
+                 "--json", str(out)]) == 0
+    row = next(r for r in json.loads(out.read_text()) if r["metric"] == "clinical_f1")
+    for side, run in (("a", runs["a"]), ("b", runs["b"])):
+        documented = read_results(run)[0].tasks["code_report"].metrics["clinical_f1"]["value"]
+        assert row[side] == pytest.approx(documented)
