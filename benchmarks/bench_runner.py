@@ -3,9 +3,10 @@
 Run: .venv/bin/python -m benchmarks.bench_runner [--checkups 48]
 
 (a) runner with the hf backend vs a bare loop calling generate on the same batches
-    (harness overhead ratio = bare / runner; target >= 0.9);
+    (harness overhead ratio = bare / runner, best of --repeats each; target >= 0.9);
 (b) batch 8 vs batch 1 throughput of the runner (hf backend);
-(c) openai backend, concurrency 16, local server with 200 ms latency, 600 requests:
+(c) openai backend through the runner (as `run` uses it), concurrency 16, local server
+    with 200 ms latency, 600 requests (300 checkups x 2 tasks):
     wall time / (n x latency / concurrency) (target <= 1.3);
 (d) a repeated completed run (response cache) vs the first (target < 0.05).
 The model is the tiny Qwen2.5-VL built from a config; data are synthetic.
@@ -29,7 +30,8 @@ def _timed(fn) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--checkups", type=int, default=48)
-    parser.add_argument("--requests", type=int, default=600, help="for (c)")
+    parser.add_argument("--requests", type=int, default=600, help="for (c); even")
+    parser.add_argument("--repeats", type=int, default=5, help="for (a) and (b)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="codebench-runner-"))
     os.environ["CODEBENCH_CACHE"] = str(tmp / "cache")
@@ -43,8 +45,9 @@ def main() -> None:
     from eval_harness.tasks.prompts import PromptOptions, build_request
     from tests.fake_openai_server import FakeOpenAIServer
 
-    generate(tmp / "data", args.checkups, seed=0)
-    checkups = load_checkups(tmp / "data")
+    generate(tmp / "data", max(args.checkups, args.requests // 2), seed=0)
+    everything = load_checkups(tmp / "data")
+    checkups = everything[:args.checkups]
     backend = HFBackend(str(build_tiny_qwen(tmp / "tiny")))
     prompt = PromptOptions(max_images=2)
     tasks = ["code_cls"]
@@ -60,10 +63,13 @@ def main() -> None:
             backend.generate(requests[start:start + 8])
 
     bare(), runner(8)()  # warm up both paths
-    t_bare, t_runner = _timed(bare), _timed(runner(8))
+    # Alternate the two and keep each one's best (as timeit does): a half-second run on
+    # a shared 2-core machine is easily hit by a neighbour; the minimum is the cost.
+    pairs = [(_timed(bare), _timed(runner(8))) for _ in range(args.repeats)]
+    t_bare, t_runner = min(b for b, _ in pairs), min(r for _, r in pairs)
     print(f"(a) harness overhead: bare/runner = {t_bare / t_runner:.3f} (target >= 0.9; "
           f"bare {t_bare:.2f} s, runner {t_runner:.2f} s, {len(requests)} requests)")
-    t1 = _timed(runner(1))
+    t1 = min(_timed(runner(1)) for _ in range(args.repeats))
     print(f"(b) batch 8 vs batch 1 throughput: {t1 / t_runner:.2f}x "
           f"(batch 1 {t1:.2f} s, batch 8 {t_runner:.2f} s)")
 
@@ -71,9 +77,9 @@ def main() -> None:
     with FakeOpenAIServer(answer=lambda body: "Pulpitis", latency=latency) as server:
         os.environ.setdefault("OPENAI_API_KEY", "local-benchmark")
         api = OpenAIBackend("fake", base_url=server.base_url, concurrency=concurrency)
-        many = [build_request(checkups[i % len(checkups)], "code_cls", prompt)
-                for i in range(args.requests)]
-        wall = _timed(lambda: api.generate(many))
+        wall = _timed(lambda: run_model(everything[:args.requests // 2],
+                                        ["code_cls", "code_report"], api, prompt=prompt,
+                                        progress=False))
     ideal = args.requests * latency / concurrency
     print(f"(c) openai, concurrency {concurrency}, {args.requests} requests at "
           f"{latency * 1000:.0f} ms: wall {wall:.2f} s / ideal {ideal:.2f} s = "

@@ -2,7 +2,8 @@
 
 Predictions JSONL (../shared/DESIGN.md): one object per sample,
 ``{"id": "<checkup_id>", "task": "code_cls"|"code_report", "prediction": "<text>"}``
-plus optional ``"scores": {class: prob}``, ``"failed": true`` and ``"error": "..."``.
+plus optional ``"scores": {class: prob}``, ``"failed": true``, ``"error": "..."`` and
+``"meta": {...}`` (how the answer was served: kept as provenance, never scored).
 The peer harness format (``--peer-run``) carries the ground truth in each line.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from eval_harness.data.checkup import Checkup
 from eval_harness.errors import DataError, Problem
@@ -29,6 +31,9 @@ class Prediction:
     failed: bool = False
     error: str | None = None
     scores: dict[str, float] | None = None
+    # How it was produced (served model, system_fingerprint, retries, token usage):
+    # provenance only, never scored.
+    meta: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,11 @@ def read_predictions(path: Path | str) -> list[Prediction]:
         if scores is not None and not _valid_scores(scores):
             bad("'scores' must map class names to finite numbers")
             continue
-        out.append(Prediction(sid, task, text, failed, obj.get("error"), scores))
+        meta = obj.get("meta")
+        if meta is not None and not isinstance(meta, dict):
+            bad("'meta' must be an object (served model, fingerprint, ...)")
+            continue
+        out.append(Prediction(sid, task, text, failed, obj.get("error"), scores, meta))
     if problems:
         raise DataError(problems)
     return out

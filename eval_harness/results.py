@@ -53,6 +53,9 @@ class ResultsDocument:
     tasks: dict[str, TaskResult]
     bootstrap: dict[str, Any]
     prompt_hash: str | None = None
+    # What actually answered, from per-sample backend metadata (served model names and
+    # system fingerprints with counts, retries, token usage); None for offline scoring.
+    serving: dict[str, Any] | None = None
     schema: str = SCHEMA
     harness_version: str = __version__
     git_commit: str = field(default_factory=lambda: git_commit())

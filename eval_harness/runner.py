@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +65,35 @@ class RunStats:
     failed: int = 0
 
 
+def answer_groups(backend: ModelBackend, requests: list[Request],
+                  batch_size: int) -> Iterator[list[tuple[int, Response]]]:
+    """(index, response) pairs, in groups that the runner commits to the cache together.
+
+    A local model answers a batch at a time: one group per batch. A concurrent API
+    backend (``generate_unordered``) gets every request at once, so its workers never
+    wait on the slowest request of a batch, and answers are committed every
+    `batch_size` completions: a killed run loses at most those and the ones in flight.
+    """
+    unordered = getattr(backend, "generate_unordered", None)
+    if unordered is not None:
+        group: list[tuple[int, Response]] = []
+        for pair in unordered(requests):
+            group.append(pair)
+            if len(group) >= batch_size:
+                yield group
+                group = []
+        if group:
+            yield group
+        return
+    for start in range(0, len(requests), batch_size):
+        batch = requests[start:start + batch_size]
+        answers = backend.generate(batch)
+        if len(answers) != len(batch):
+            raise RuntimeError(f"backend returned {len(answers)} responses for "
+                               f"{len(batch)} requests")
+        yield list(enumerate(answers, start))
+
+
 def run_model(checkups: list[Checkup], tasks: list[str], backend: ModelBackend, *,
               prompt: PromptOptions, batch_size: int = 8, cache: ResponseCache | None = None,
               progress: bool = True) -> tuple[dict[str, list[Prediction]], RunStats]:
@@ -81,22 +110,17 @@ def run_model(checkups: list[Checkup], tasks: list[str], backend: ModelBackend, 
     todo = [(k, r) for k, r in zip(keys, requests, strict=True) if k not in responses]
     with tqdm(total=len(requests), initial=stats.cached, disable=not progress,
               desc=f"{model.get('backend')}:{model.get('name')}", unit="req") as bar:
-        for start in range(0, len(todo), batch_size):
-            chunk = todo[start:start + batch_size]
-            answers = backend.generate([r for _, r in chunk])
-            if len(answers) != len(chunk):
-                raise RuntimeError(f"backend returned {len(answers)} responses for "
-                                   f"{len(chunk)} requests")
-            fresh = dict(zip((k for k, _ in chunk), answers, strict=True))
+        for group in answer_groups(backend, [r for _, r in todo], batch_size):
+            fresh = {todo[i][0]: answer for i, answer in group}
             responses.update(fresh)
             if cache:
                 cache.put_many({k: a for k, a in fresh.items() if not a.failed})
-            stats.generated += len(chunk)
-            bar.update(len(chunk))
+            stats.generated += len(group)
+            bar.update(len(group))
     out: dict[str, list[Prediction]] = {task: [] for task in tasks}
     for key, request in zip(keys, requests, strict=True):
         r = responses[key]
         stats.failed += r.failed
         out[request.task].append(Prediction(request.sample_id, request.task, r.text,
-                                            r.failed, r.error, r.scores))
+                                            r.failed, r.error, r.scores, r.meta or None))
     return out, stats

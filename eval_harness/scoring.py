@@ -13,7 +13,7 @@ import numpy as np
 
 from eval_harness.metrics.base import MetricResult
 from eval_harness.metrics.stats import CI, ConfusionData, bootstrap_ci, sum_statistic
-from eval_harness.predictions import ScoringInput
+from eval_harness.predictions import Prediction, ScoringInput
 from eval_harness.results import TaskResult, sha256_text
 
 
@@ -25,6 +25,12 @@ class ScoreOptions:
     language: str = "en"
     embeddings: bool = True  # MiniLM cosine (about 30 ms per new text on 2 cores)
     uncertain_positive: bool = False  # clinical labels: count "uncertain" as positive
+
+
+def _provenance(pred: Prediction) -> dict[str, Any]:
+    """The per-sample fields that say how an answer came about (error, serving meta)."""
+    return {**({"error": pred.error} if pred.error else {}),
+            **({"meta": pred.meta} if pred.meta else {})}
 
 
 def _entry(result: MetricResult, ci: CI | None) -> dict[str, Any]:
@@ -71,7 +77,7 @@ def score_classification(inp: ScoringInput,
         "status": ext.status, "extracted": ext.label, "reason": ext.reason,
         "reference": ref.primary, "correct": correct[i],
         "target_sha256": sha256_text(ref.primary),
-        **({"error": pred.error} if pred.error else {}),
+        **_provenance(pred),
     } for i, (ref, pred, ext) in enumerate(zip(inp.references, inp.predictions, extractions,
                                                 strict=True))]
     counts = computed["counts"]
@@ -162,7 +168,7 @@ def score_report(inp: ScoringInput,
                     for name in per_sample_names},
         "bleu_stats": stats_all[i].astype(int).tolist(),
         "clinical_stats": clinical_stats[i],
-        **({"error": pred.error} if pred.error else {}),
+        **_provenance(pred),
     } for i, (ref, pred) in enumerate(zip(inp.references, inp.predictions, strict=True))]
     return TaskResult(
         task=inp.task, primary_metric="bleu_sentence_mean", n=n,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,14 @@ import pytest
 
 ARGS = ["run", "--model", "random", "--seed", "5", "--no-embeddings", "--resamples", "50",
         "--quiet", "--no-cache"]
+
+
+def _free_port() -> int:
+    # torchrun's default 29500 collides with any other run on this machine (another
+    # checkout's test suite, a real job): ask the OS for a free one instead.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def test_two_processes_equal_one(synth_dir: Path, tmp_path: Path) -> None:
@@ -25,6 +34,7 @@ def test_two_processes_equal_one(synth_dir: Path, tmp_path: Path) -> None:
     # join a gloo group on the CPU.
     double = [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2",
               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+              "--main_process_port", str(_free_port()),
               "-m", "eval_harness", *ARGS, "--data", str(synth_dir),
               "--output", str(tmp_path / "two")]
     for command in (single, double):

@@ -222,6 +222,20 @@ def test_concurrency_bound_respected_and_used() -> None:
     assert elapsed < 16 * 0.1 / 2, f"took {elapsed:.2f}s: requests not concurrent"
 
 
+def test_generate_keeps_order_and_an_abandoned_stream_sends_no_more() -> None:
+    batch = [req(f"q{i}", sample_id=f"c{i}") for i in range(40)]
+    with FakeOpenAIServer(latency=0.05) as server:
+        model = backend(server, concurrency=4)
+        assert [r.text for r in model.generate(batch[:8])] == [f"echo: q{i}" for i in range(8)]
+        sent = len(server.requests)
+        stream = model.generate_unordered(batch)
+        index, first = next(stream)
+        assert first.text == f"echo: q{index}"
+        stream.close()  # the consumer was interrupted: queued requests are cancelled
+        time.sleep(0.1)
+    assert len(server.requests) - sent <= 4 + 4  # at most two waves, never all 40
+
+
 def test_concurrency_one_is_serial() -> None:
     with FakeOpenAIServer(latency=0.02) as server:
         backend(server, concurrency=1).generate([req(f"q{i}") for i in range(5)])

@@ -13,7 +13,13 @@ from eval_harness.models.base import Request, Response
 from eval_harness.results import read_results
 from eval_harness.runner import ResponseCache, run_model
 from eval_harness.tasks.prompts import PromptOptions, build_request
-from tests.fake_openai_server import FakeOpenAIServer, Fault, first_n
+from tests.fake_openai_server import (
+    FINGERPRINT,
+    SERVED_MODEL,
+    FakeOpenAIServer,
+    Fault,
+    first_n,
+)
 
 FAST = ["--no-embeddings", "--resamples", "50", "--quiet"]
 
@@ -63,12 +69,30 @@ def test_openai_backend_through_the_cli(synth_dir: Path, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-123")
     script = first_n(2, Fault(status=500))
-    with FakeOpenAIServer(script=script, answer=lambda body: "Pulpitis") as server:
+    with FakeOpenAIServer(script=script, answer=lambda body: "Pulpitis",
+                          latency=0.05) as server:
         args = f"model=gpt-4o,base_url={server.base_url},max_retries=3,timeout=5"
         assert _run(synth_dir, tmp_path / "o", "--model", "openai", "--model-args", args,
                     "--tasks", "code_cls", "--batch-size", "4") == 0
+        # Same run again, predict-only (from the cache), then scored offline.
+        assert _run(synth_dir, tmp_path / "p", "--model", "openai", "--model-args", args,
+                    "--tasks", "code_cls", "--predict-only") == 0
     document, samples = read_results(tmp_path / "o")
     assert document.tasks["code_cls"].n_failed == 0
+    # What answered is recorded per sample and summed in the document (item 4).
+    n = document.dataset.size
+    assert document.serving == {
+        "samples_with_meta": n, "served_models": {SERVED_MODEL: n},
+        "system_fingerprints": {FINGERPRINT: n}, "retries": 2,
+        "usage": {"prompt_tokens": sum(s["meta"]["usage"]["prompt_tokens"] for s in samples),
+                  "completion_tokens": n}}
+    assert all(s["meta"]["served_model"] == SERVED_MODEL for s in samples)
+    # The concurrent backend got whole waves, not --batch-size 4 at a time.
+    assert server.max_in_flight > 4
+    assert main(["score", "--predictions", str(tmp_path / "p" / "predictions.jsonl"),
+                 "--data", str(synth_dir), "--output", str(tmp_path / "s"), "--tasks",
+                 "code_cls", *FAST[:3]]) == 0
+    assert read_results(tmp_path / "s")[0].serving == document.serving
     text = (tmp_path / "o" / "results.json").read_text() + json.dumps(samples)
     assert "sk-test-secret-123" not in text
 
@@ -92,18 +116,36 @@ class FlakyBackend:
         return [Response("Pulpitis") for _ in batch]
 
 
-def test_resume_after_a_killed_run(synth_dir: Path, tmp_path: Path) -> None:
+class FlakyStreamingBackend(FlakyBackend):
+    """A concurrent API backend: answers arrive out of order; dies after `fail_after`
+    answers."""
+
+    def generate_unordered(self, batch: list[Request]):
+        for index in reversed(range(len(batch))):
+            if self.fail_after is not None and self.batches >= self.fail_after:
+                raise KeyboardInterrupt
+            self.batches += 1
+            self.seen.append(batch[index].sample_id)
+            yield index, Response(f"Pulpitis {batch[index].sample_id}")
+
+
+@pytest.mark.parametrize(("flaky", "fail_after"), [(FlakyBackend, 2),
+                                                   (FlakyStreamingBackend, 6)])
+def test_resume_after_a_killed_run(flaky, fail_after: int, synth_dir: Path,
+                                   tmp_path: Path) -> None:
     checkups = load_checkups(synth_dir, split="test")
     cache = ResponseCache(tmp_path / "cache.sqlite")
     with pytest.raises(KeyboardInterrupt):
-        run_model(checkups, ["code_cls"], FlakyBackend(fail_after=2), prompt=PromptOptions(),
-                  batch_size=3, cache=cache, progress=False)
-    resumed = FlakyBackend(fail_after=None)
+        run_model(checkups, ["code_cls"], flaky(fail_after=fail_after),
+                  prompt=PromptOptions(), batch_size=3, cache=cache, progress=False)
+    resumed = flaky(fail_after=None)
     preds, stats = run_model(checkups, ["code_cls"], resumed, prompt=PromptOptions(),
                              batch_size=3, cache=cache, progress=False)
     assert stats.cached == 6 and stats.generated == len(checkups) - 6
     assert len(preds["code_cls"]) == len(checkups)
-    again = FlakyBackend(fail_after=0)  # a repeated completed run generates nothing
+    # Answers land on their own checkup whatever order they arrived in.
+    assert all(p.sample_id in p.text for p in preds["code_cls"] if p.text != "Pulpitis")
+    again = flaky(fail_after=0)  # a repeated completed run generates nothing
     _, stats = run_model(checkups, ["code_cls"], again, prompt=PromptOptions(), batch_size=3,
                          cache=cache, progress=False)
     assert stats.generated == 0 and stats.cached == len(checkups)

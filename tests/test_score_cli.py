@@ -109,6 +109,10 @@ def test_compare_with_itself_finds_no_difference(scored, tmp_path: Path) -> None
     (['{"id": "0001-001", "task": "cls", "prediction": "x"}'], "unknown task 'cls'"),
     (['{"id": "9999-999", "task": "code_cls", "prediction": "Pulpitis"}'],
      "ids not in the references"),
+    (['{"id": "0001-001", "task": "code_cls", "prediction": "x", "scores": {"Flu": 1}}'],
+     "line 1, checkup 0001-001: 'scores' must map class names"),
+    (['{"id": "0001-001", "task": "code_cls", "prediction": "x", "meta": "gpt-4o"}'],
+     "line 1, checkup 0001-001: 'meta' must be an object"),
 ])
 def test_bad_predictions_give_clear_errors(lines, expected, synth_dir: Path, tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:

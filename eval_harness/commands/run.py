@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     lines = [{"id": p.sample_id, "task": p.task, "prediction": p.text,
               **({"failed": True, "error": p.error} if p.failed else {}),
-              **({"scores": p.scores} if p.scores else {})}
+              **({"scores": p.scores} if p.scores else {}),
+              **({"meta": p.meta} if p.meta else {})}
              for task in tasks for p in predictions[task]]
     pred_path = args.output / "predictions.jsonl"
     tmp = pred_path.with_name(pred_path.name + ".tmp")

@@ -26,5 +26,6 @@ class PredictionsBackend:
             if p is None:
                 out.append(Response(None, failed=True, error="missing from predictions file"))
             else:
-                out.append(Response(p.text, failed=p.failed, error=p.error, scores=p.scores))
+                out.append(Response(p.text, failed=p.failed, error=p.error, scores=p.scores,
+                                    meta=p.meta or {}))
         return out

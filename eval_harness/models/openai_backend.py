@@ -17,7 +17,8 @@ Design choices, and why:
   and retrying cannot fix it, so it fails at once.
 * Concurrency: a thread pool of ``concurrency`` workers over the batch. The sync
   SDK client is thread-safe and pools connections; threads keep this simple and
-  also parallelise the JPEG encoding.
+  also parallelise the JPEG encoding. ``generate_unordered`` yields answers as they
+  finish, so the runner hands over the whole run at once and caches as answers come.
 * ``timeout`` is the SDK (httpx) timeout: it bounds connect, each read and each
   write of one attempt, not the sum of all retries.
 """
@@ -33,7 +34,8 @@ import os
 import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -110,11 +112,26 @@ class OpenAIBackend:
         }
 
     def generate(self, batch: list[Request]) -> list[Response]:
+        out: list[Response | None] = [None] * len(batch)
+        for index, response in self.generate_unordered(batch):
+            out[index] = response
+        return out  # type: ignore[return-value]  # every index was filled
+
+    def generate_unordered(self, batch: list[Request]) -> Iterator[tuple[int, Response]]:
+        """(index, response) as each request finishes: the runner caches answers as they
+        come, with no wave of workers waiting on the slowest request of a batch."""
         if not batch:
-            return []
+            return
         workers = min(self.concurrency, len(batch))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai") as pool:
-            return list(pool.map(self._generate_one, batch))  # map keeps request order
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai")
+        try:
+            futures = {pool.submit(self._generate_one, r): i for i, r in enumerate(batch)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            # Interrupted (Ctrl-C, a killed consumer): drop queued requests, let the few
+            # in flight finish, rather than sending the rest of the run.
+            pool.shutdown(wait=True, cancel_futures=True)
 
     # -- one request ---------------------------------------------------------------
 
