@@ -9,15 +9,23 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from eval_harness import __version__
 from eval_harness.errors import DataError
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """Bad arguments: the reason on one line and where to look, not the whole usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from eval_harness.commands import compare, data, run, score
 
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrors(
         prog="python -m eval_harness",
         description="COde-Bench: evaluate vision-language models on the COde oro-dental "
                     "benchmark.")
@@ -34,8 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except DataError as err:
-        print(f"error: {len(err.problems)} problem(s):" if len(err.problems) > 1 else "error:",
-              file=sys.stderr)
+        if len(err.problems) == 1:
+            print(f"error: {err.problems[0]}", file=sys.stderr)
+            return 2
+        print(f"error: {len(err.problems)} problems:", file=sys.stderr)
         for problem in err.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2

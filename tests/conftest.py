@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Tests never touch the network: a hub id that is not cached fails at once instead of
+# after the hub client's retries (set before anything imports huggingface_hub).
+os.environ["HF_HUB_OFFLINE"] = "1"
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PEER_RUNS = SHARED / "data" / "peer-runs" / "pocket-dentist-code"

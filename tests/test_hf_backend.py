@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,6 @@ import pytest
 from eval_harness.errors import DataError
 from eval_harness.labels.classes import CLASSES
 from eval_harness.models.base import Request
-
-os.environ["HF_HUB_OFFLINE"] = "1"  # tests never touch the network
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -270,3 +267,30 @@ def test_bfloat16_generates(tiny_dir: Path, images: list[Path]) -> None:
     responses = backend.generate(_requests(images)[:2])
     assert all(not r.failed and isinstance(r.text, str) for r in responses)
     assert backend.describe()["dtype"] == "bfloat16"
+
+
+def test_run_cli_with_lora_and_score_mode(tiny_dir: Path, adapter_dir: Path, synth_dir: Path,
+                                          tmp_path: Path) -> None:
+    """`python -m eval_harness run --model hf` end to end: adapter applied, classes ranked."""
+    import json
+
+    from eval_harness.cli import main
+    from eval_harness.results import read_results
+
+    out = tmp_path / "run"
+    assert main(["run", "--model", "hf", "--model-args", f"model={tiny_dir},adapter={adapter_dir}",
+                 "--cls-mode", "score", "--data", str(synth_dir), "--limit", "3",
+                 "--max-images", "1", "--max-pixels", str(56 * 56), "--batch-size", "3",
+                 "--output", str(out), "--no-cache", "--no-embeddings", "--resamples", "20",
+                 "--quiet"]) == 0
+    document, samples = read_results(out)
+    assert document.model["adapter_sha256"] == hashlib.sha256(
+        (adapter_dir / "adapter_model.safetensors").read_bytes()).hexdigest()
+    assert document.model["cls_mode"] == "score"
+    cls = document.tasks["code_cls"]
+    assert cls.n == 3 and cls.n_unparseable == 0 and cls.n_failed == 0
+    assert document.tasks["code_report"].n == 3 and len(samples) == 6
+    lines = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
+    ranked = [x for x in lines if x["task"] == "code_cls"]
+    assert all(x["prediction"] in CLASSES and abs(sum(x["scores"].values()) - 1) < 1e-5
+               for x in ranked)

@@ -165,6 +165,12 @@ def test_prompt_is_deterministic_and_capped(synth_dir: Path) -> None:
     (["--model", "majority", "--model-args", "a=1"], "takes no --model-args"),
     (["--model", "majority", "--tasks", "code_xyz"], "--tasks must be among"),
     (["--model", "majority", "--limit", "0"], "--limit must be at least 1"),
+    (["--model", "majority", "--cls-mode", "score"], "only --model hf can compute"),
+    (["--model", "hf", "--model-args", "model=x,cls_mode=generate", "--cls-mode", "score"],
+     "contradicts --model-args cls_mode=generate"),
+    (["--model", "hf", "--model-args", "model=/nowhere/qwen"], "/nowhere/qwen: no such folder"),
+    (["--model", "hf", "--model-args", "model=nobody/not-cached-model"],
+     "nobody/not-cached-model: cannot load the model"),
 ])
 def test_bad_arguments(args, message, synth_dir: Path, tmp_path: Path,
                        capsys: pytest.CaptureFixture[str]) -> None:
@@ -173,7 +179,9 @@ def test_bad_arguments(args, message, synth_dir: Path, tmp_path: Path,
     except SystemExit as exit_:  # argparse
         code = exit_.code
     assert code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err  # one line, not the whole usage
 
 
 def test_missing_data_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

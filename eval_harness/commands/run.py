@@ -33,6 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also write each prompt's text into samples.jsonl")
     p.add_argument("--predict-only", action="store_true",
                    help="write predictions.jsonl and stop (score it later with `score`)")
+    p.add_argument("--cls-mode", choices=("generate", "score"), default=None,
+                   help="code_cls by free generation (default) or, with --model hf, by "
+                        "ranking the six class names by log-likelihood (always parseable; "
+                        "probabilities go into predictions.jsonl for calibration)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", type=Path, default=None,
                    help="response cache (default $CODEBENCH_CACHE/responses.sqlite)")
@@ -73,7 +77,17 @@ def run(args: argparse.Namespace) -> int:
     if not checkups:
         raise ValueError(f"{args.data} has no {args.split!r} checkups")
     train = [c for c in everything if c.split == "train"]
-    backend = create_model(args.model, parse_model_args(args.model_args), train, args.seed)
+    model_args = parse_model_args(args.model_args)
+    if args.cls_mode is not None:
+        if args.model != "hf" and args.cls_mode == "score":
+            raise ValueError("--cls-mode score ranks classes by log-likelihood, which only "
+                             "--model hf can compute")
+        if args.model == "hf":
+            if model_args.get("cls_mode", args.cls_mode) != args.cls_mode:
+                raise ValueError(f"--cls-mode {args.cls_mode} contradicts --model-args "
+                                 f"cls_mode={model_args['cls_mode']}")
+            model_args["cls_mode"] = args.cls_mode
+    backend = create_model(args.model, model_args, train, args.seed)
     prompt = PromptOptions(language=args.language, max_images=args.max_images,
                            max_pixels=args.max_pixels)
     cache = None if args.no_cache else ResponseCache(args.cache or

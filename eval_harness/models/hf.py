@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,18 @@ def _require_safetensors(folder: Path, what: str) -> None:
 
 
 def _local_dir(name: str) -> Path | None:
+    """The folder `name` names, None for a hub id; a path that is not there is an error
+    here rather than a hub lookup of a nonsense repo id (an unreadable traceback)."""
     path = Path(name).expanduser()
-    return path if path.is_dir() else None
+    if path.is_dir():
+        return path
+    if not _HUB_ID.fullmatch(name):
+        raise DataError.single(name, "no such folder (and not a hub id like org/name)",
+                               fix="give the folder holding config.json and *.safetensors")
+    return None
+
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
 
 
 def _adapter_folder(adapter: str) -> Path:
@@ -159,8 +170,13 @@ class HFBackend:
         local = _local_dir(self.name)
         if local is not None:
             _require_safetensors(local, "model folder")
-        model = AutoModelForImageTextToText.from_pretrained(
-            self.name, dtype=self.dtype, use_safetensors=True, trust_remote_code=False)
+        try:
+            model = AutoModelForImageTextToText.from_pretrained(
+                self.name, dtype=self.dtype, use_safetensors=True, trust_remote_code=False)
+        except OSError as err:  # hub id not cached and no network, missing files, ...
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise DataError.single(self.name, f"cannot load the model: {first}",
+                                   fix="download it first, or give a local folder") from None
         return model.to(self.device).eval()
 
     def _apply_adapter(self, adapter: str, merge: bool) -> str:
