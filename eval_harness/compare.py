@@ -84,6 +84,11 @@ def _classification_rows(task: str, a: list[dict], b: list[dict], resamples: int
         p_mc = (mcnemar([s["correct"] for s in a], [s["correct"] for s in b]).p_value
                 if metric == "accuracy" else None)
         rows.append(_row(task, metric, result, p_mc))
+    if all("calibration" in s for s in a + b):  # both runs gave class probabilities
+        for metric in ("log_loss", "brier"):
+            rows.append(_row(task, metric, paired_bootstrap(
+                [s["calibration"][metric] for s in a], [s["calibration"][metric] for s in b],
+                "mean", resamples, seed)))
     return rows
 
 

@@ -91,7 +91,8 @@ def read_predictions(path: Path | str) -> list[Prediction]:
             continue
         scores = obj.get("scores")
         if scores is not None and not _valid_scores(scores):
-            bad("'scores' must map class names to finite numbers")
+            bad("'scores' must map class names to finite non-negative numbers, not all 0",
+                'e.g. "scores": {"Pulpitis": 0.7, "Dental Caries": 0.3}')
             continue
         meta = obj.get("meta")
         if meta is not None and not isinstance(meta, dict):
@@ -104,8 +105,11 @@ def read_predictions(path: Path | str) -> list[Prediction]:
 
 
 def _valid_scores(scores: object) -> bool:
-    return isinstance(scores, dict) and not set(scores) - set(CLASSES) and all(
-        isinstance(v, int | float) and math.isfinite(v) for v in scores.values())
+    # Probabilities or any non-negative weights (renormalised for calibration), not all 0.
+    return (isinstance(scores, dict) and not set(scores) - set(CLASSES)
+            and all(isinstance(v, int | float) and not isinstance(v, bool)
+                    and math.isfinite(v) and v >= 0 for v in scores.values())
+            and sum(scores.values()) > 0)
 
 
 def references_from_checkups(checkups: list[Checkup]) -> list[Reference]:

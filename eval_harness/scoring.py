@@ -71,12 +71,20 @@ def score_classification(inp: ScoringInput,
                                               seed=options.seed, level=options.level)
                          if data is not None and result.value is not None else None)
             for name, result in computed["views"][view].items()}
+    calibration: dict[str, Any] = {}
+    if any(p.scores for p in inp.predictions):
+        for view, index in (("all", list(range(len(refs)))), ("answered", answered)):
+            calibration[view] = _calibration(inp, index, options)
+            views[view].update(_calibration_entries(calibration[view], options))
     correct = computed["views"]["all"]["accuracy"].per_sample
     samples = [{
         "id": ref.sample_id, "task": inp.task, "prediction": pred.text,
         "status": ext.status, "extracted": ext.label, "reason": ext.reason,
         "reference": ref.primary, "correct": correct[i],
         "target_sha256": sha256_text(ref.primary),
+        **({"calibration": {name: calibration["all"][name].per_sample[i]
+                            for name in ("log_loss", "brier")}}
+           if calibration and calibration["all"]["log_loss"].value is not None else {}),
         **_provenance(pred),
     } for i, (ref, pred, ext) in enumerate(zip(inp.references, inp.predictions, extractions,
                                                 strict=True))]
@@ -89,6 +97,32 @@ def score_classification(inp: ScoringInput,
                 "confusion_matrix": computed["confusion_matrix"]},
         notes=list(inp.notes),
     ), samples
+
+
+def _calibration(inp: ScoringInput, index: list[int],
+                 options: ScoreOptions) -> dict[str, MetricResult]:
+    from eval_harness.metrics.calibration import calibration_metrics
+
+    chosen = [inp.predictions[i] for i in index]
+    return calibration_metrics([inp.references[i].primary for i in index],
+                               [p.scores for p in chosen], [p.failed for p in chosen])
+
+
+def _calibration_entries(results: dict[str, MetricResult],
+                         options: ScoreOptions) -> dict[str, dict[str, Any]]:
+    from eval_harness.metrics.calibration import ece_from_stats
+
+    entries = {}
+    for name, result in results.items():
+        ci = None
+        if result.value is not None:
+            data, statistic = ((result.details["sufficient_stats"], sum_statistic(ece_from_stats))
+                               if name == "ece" else (result.per_sample, "mean"))
+            ci = bootstrap_ci(data, statistic, n_resamples=options.resamples, seed=options.seed,
+                              level=options.level)
+        entries[name] = _entry(MetricResult(result.name, result.value, result.signature,
+                                            result.definition, skipped=result.skipped), ci)
+    return entries
 
 
 # --------------------------------------------------------------------------- code_report

@@ -111,6 +111,8 @@ def test_compare_with_itself_finds_no_difference(scored, tmp_path: Path) -> None
      "ids not in the references"),
     (['{"id": "0001-001", "task": "code_cls", "prediction": "x", "scores": {"Flu": 1}}'],
      "line 1, checkup 0001-001: 'scores' must map class names"),
+    (['{"id": "0001-001", "task": "code_cls", "prediction": "x", "scores": {"Pulpitis": -1}}'],
+     "line 1, checkup 0001-001: 'scores' must map class names to finite non-negative"),
     (['{"id": "0001-001", "task": "code_cls", "prediction": "x", "meta": "gpt-4o"}'],
      "line 1, checkup 0001-001: 'meta' must be an object"),
 ])

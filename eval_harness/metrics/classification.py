@@ -41,14 +41,14 @@ _VIEW_NOTE = {
 }
 
 
-def _sklearn_version() -> str:
+def sklearn_version() -> str:
     import sklearn
 
     return sklearn.__version__
 
 
 def _signature(view: str) -> str:
-    return (f"sklearn:{_sklearn_version()}|labels:code6|view:{view}|"
+    return (f"sklearn:{sklearn_version()}|labels:code6|view:{view}|"
             f"non_answer:wrong|zero_division:0|extraction:{synonyms_id()}")
 
 
@@ -180,7 +180,7 @@ def multilabel_metrics(reference_sets: Sequence[set[str]],
     mlb = MultiLabelBinarizer(classes=list(CLASSES))
     y_true = mlb.fit_transform(reference_sets)
     y_pred = mlb.transform(predicted_sets)
-    signature = f"sklearn:{_sklearn_version()}|labels:code6|multilabel|zero_division:0"
+    signature = f"sklearn:{sklearn_version()}|labels:code6|multilabel|zero_division:0"
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, average=None, zero_division=0)
     exact = [1.0 if (t == q).all() else 0.0 for t, q in zip(y_true, y_pred, strict=True)]
     metrics = {
