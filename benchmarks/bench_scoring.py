@@ -28,8 +28,8 @@ def score_run(run: Path, resamples: int) -> tuple[dict[str, float], dict[str, in
     from eval_harness.metrics import clinical, text
     from eval_harness.metrics.classification import classification_metrics
     from eval_harness.metrics.stats import ConfusionData, bootstrap_ci, sum_statistic
-    from eval_harness.predictions import read_peer_run
-    from eval_harness.tasks.code_cls import extract_class
+    from eval_harness.predictions import peer_run_inputs
+    from eval_harness.tasks.class_answers import extract_class
 
     seconds: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = defaultdict(int)
@@ -42,7 +42,7 @@ def score_run(run: Path, resamples: int) -> tuple[dict[str, float], dict[str, in
         counts[name] += n
         return out
 
-    inputs = read_peer_run(run)
+    inputs = peer_run_inputs(run)
     cls = inputs["code_cls"]
     refs = [r.primary for r in cls.references]
 
@@ -97,7 +97,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["CODEBENCH_CACHE"] = tempfile.mkdtemp(prefix="codebench-bench-")
     from eval_harness.metrics.embeddings import MiniLMEmbedder
-    from eval_harness.predictions import read_peer_run
+    from eval_harness.predictions import peer_run_inputs
 
     runs = sorted(p.parent for p in args.peer.glob("*/*/predictions.jsonl"))
     if not runs:
@@ -127,7 +127,7 @@ def main() -> None:
         embedder = MiniLMEmbedder()
         pairs = []
         for run in sft:
-            rpt = read_peer_run(run)["code_report"]
+            rpt = peer_run_inputs(run)["code_report"]
             pairs.append(([p.text or "" for p in rpt.predictions],
                           [r.report for r in rpt.references]))
         start = time.perf_counter()

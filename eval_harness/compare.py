@@ -1,130 +1,135 @@
 """Paired comparison of two runs on the same checkups.
 
-For every metric with per-sample data: a paired bootstrap (same resampled checkups
-for both runs) gives the difference, its CI and a p-value; accuracy also gets
-McNemar's test. p-values are Holm-corrected across all metrics of the table.
+Each task (from the registry) gives its rows: a paired bootstrap (same resampled
+checkups for both runs) per metric with the difference, its CI and a p-value. Holm's
+correction takes exactly one p-value per metric, the paired bootstrap's; McNemar's
+exact test is reported beside it for accuracy-like metrics, never mixed in. A metric
+that one run could not compute (METEOR without WordNet, say) is listed with the
+reason instead of vanishing from the table.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from eval_harness.errors import DataError
-from eval_harness.metrics.stats import ConfusionData, holm, mcnemar, paired_bootstrap, sum_statistic
+from eval_harness.metrics.stats import PairedBootstrap, holm, mcnemar
 from eval_harness.results import ResultsDocument
-
-CLS_METRICS = ("accuracy", "macro_f1", "weighted_f1")
 
 
 @dataclass
 class Row:
     task: str
     metric: str
-    a: float
-    b: float
-    delta: float
-    ci: tuple[float, float]
-    p_bootstrap: float
+    a: float | None
+    b: float | None
+    delta: float | None
+    ci: tuple[float, float] | None
+    p_bootstrap: float | None
     p_mcnemar: float | None = None
     p_holm: float | None = None
+    skipped: str | None = None  # why no test: the metric is missing from a run
+
+    @classmethod
+    def from_bootstrap(cls, task: str, metric: str, result: PairedBootstrap,
+                       p_mcnemar: float | None = None) -> Row:
+        return cls(task, metric, result.estimate_a, result.estimate_b, result.delta,
+                   (result.ci_low, result.ci_high), result.p_value, p_mcnemar)
 
     def to_dict(self) -> dict[str, Any]:
-        return self.__dict__ | {"ci": list(self.ci)}
+        return self.__dict__ | {"ci": list(self.ci) if self.ci else None}
+
+
+def exact_mcnemar_p(correct_a: Sequence[bool | float], correct_b: Sequence[bool | float]) -> float:
+    return mcnemar(correct_a, correct_b, exact=True).p_value
 
 
 def _by_id(samples: list[dict], task: str) -> dict[str, dict]:
     return {s["id"]: s for s in samples if s["task"] == task}
 
 
+def _check_same_data(doc_a: ResultsDocument, doc_b: ResultsDocument) -> None:
+    da, db = doc_a.dataset, doc_b.dataset
+    if da.fingerprint != db.fingerprint:
+        raise DataError.single("compare", "the runs were scored on different datasets "
+                               f"({da.fingerprint[:12]} vs {db.fingerprint[:12]}: different "
+                               "checkups, reference classes or label map); numbers are not "
+                               "comparable")
+    reports = "code_report" in doc_a.tasks and "code_report" in doc_b.tasks
+    if reports and da.reports_fingerprint != db.reports_fingerprint:
+        raise DataError.single("compare", "the runs were scored against different reference "
+                               "reports; report numbers are not comparable")
+
+
 def compare_runs(a: tuple[ResultsDocument, list[dict]], b: tuple[ResultsDocument, list[dict]],
                  *, resamples: int = 1000, seed: int = 0) -> list[Row]:
+    from eval_harness.tasks import get_task, task_names
+
     (doc_a, samples_a), (doc_b, samples_b) = a, b
-    if doc_a.dataset.fingerprint != doc_b.dataset.fingerprint:
-        raise DataError.single("compare", "the runs were scored on different datasets "
-                               f"({doc_a.dataset.fingerprint[:12]} vs "
-                               f"{doc_b.dataset.fingerprint[:12]}); numbers are not comparable")
+    _check_same_data(doc_a, doc_b)
+    shared = [t for t in doc_a.tasks if t in doc_b.tasks]
+    if not shared:
+        raise DataError.single("compare", f"the runs share no task (A: {', '.join(doc_a.tasks)}; "
+                               f"B: {', '.join(doc_b.tasks)})")
+    unknown = [t for t in shared if t not in task_names()]
+    if unknown:
+        raise DataError.single("compare", f"unknown task(s) {', '.join(unknown)} in the results")
     rows: list[Row] = []
-    for task in [t for t in doc_a.tasks if t in doc_b.tasks]:
+    for task in shared:
         sa, sb = _by_id(samples_a, task), _by_id(samples_b, task)
         if set(sa) != set(sb):
             raise DataError.single("compare", f"{task}: the runs cover different checkups "
                                    f"({len(set(sa) ^ set(sb))} differ)")
         ids = sorted(sa)
-        if task == "code_cls":
-            rows.extend(_classification_rows(task, [sa[i] for i in ids], [sb[i] for i in ids],
-                                             resamples, seed))
-        else:
-            rows.extend(_report_rows(task, [sa[i] for i in ids], [sb[i] for i in ids],
-                                     resamples, seed))
-    adjusted = holm({f"{r.task}/{r.metric}": min(p for p in (r.p_bootstrap, r.p_mcnemar)
-                                                 if p is not None) for r in rows})
+        task_rows = get_task(task).paired_rows([sa[i] for i in ids], [sb[i] for i in ids],
+                                               resamples, seed)
+        rows.extend(task_rows)
+        rows.extend(_skipped_rows(task, doc_a, doc_b, {r.metric for r in task_rows}))
+    adjusted = holm({f"{r.task}/{r.metric}": r.p_bootstrap for r in rows
+                     if r.p_bootstrap is not None})
     for r in rows:
-        r.p_holm = adjusted[f"{r.task}/{r.metric}"]
+        r.p_holm = adjusted.get(f"{r.task}/{r.metric}")
     return rows
 
 
-def _row(task: str, metric: str, result, p_mcnemar: float | None = None) -> Row:
-    return Row(task, metric, result.estimate_a, result.estimate_b, result.delta,
-               (result.ci_low, result.ci_high), result.p_value, p_mcnemar)
-
-
-def _classification_rows(task: str, a: list[dict], b: list[dict], resamples: int,
-                         seed: int) -> list[Row]:
-    refs = [s["reference"] for s in a]
-    if refs != [s["reference"] for s in b]:
-        raise DataError.single("compare", f"{task}: the runs disagree on reference labels")
-    data_a = ConfusionData.from_labels(refs, [s["extracted"] for s in a])
-    data_b = ConfusionData.from_labels(refs, [s["extracted"] for s in b])
+def _skipped_rows(task: str, doc_a: ResultsDocument, doc_b: ResultsDocument,
+                  tested: set[str]) -> list[Row]:
+    """A row for every metric of either run that got no test, saying why."""
+    ma, mb = doc_a.tasks[task].metrics, doc_b.tasks[task].metrics
     rows = []
-    for metric in CLS_METRICS:
-        result = paired_bootstrap(data_a, data_b, metric, resamples, seed)
-        p_mc = (mcnemar([s["correct"] for s in a], [s["correct"] for s in b]).p_value
-                if metric == "accuracy" else None)
-        rows.append(_row(task, metric, result, p_mc))
-    if all("calibration" in s for s in a + b):  # both runs gave class probabilities
-        for metric in ("log_loss", "brier"):
-            rows.append(_row(task, metric, paired_bootstrap(
-                [s["calibration"][metric] for s in a], [s["calibration"][metric] for s in b],
-                "mean", resamples, seed)))
+    for name in dict.fromkeys([*ma, *mb]):
+        if name in tested:
+            continue
+        ea, eb = ma.get(name, {}), mb.get(name, {})
+        reasons = [f"{side}: {e.get('skipped') or ('missing' if not e else 'no per-sample data')}"
+                   for side, e in (("A", ea), ("B", eb)) if not e or e.get("value") is None]
+        if not reasons:
+            # Both have a value but the task has no paired test for it (e.g. precision).
+            continue
+        rows.append(Row(task, name, ea.get("value"), eb.get("value"), None, None, None,
+                        skipped="; ".join(reasons)))
     return rows
 
 
-def _report_rows(task: str, a: list[dict], b: list[dict], resamples: int,
-                 seed: int) -> list[Row]:
-    from eval_harness.metrics.clinical import macro_f1_from_counts
-    from eval_harness.metrics.text import bleu_from_stats_batch
-
-    rows = [_row(task, "bleu", paired_bootstrap(
-        np.array([s["bleu_stats"] for s in a], dtype=float),
-        np.array([s["bleu_stats"] for s in b], dtype=float),
-        sum_statistic(bleu_from_stats_batch), resamples, seed))]
-    rows.append(_row(task, "clinical_f1", paired_bootstrap(
-        np.array([s["clinical_stats"] for s in a], dtype=float),
-        np.array([s["clinical_stats"] for s in b], dtype=float),
-        sum_statistic(macro_f1_from_counts), resamples, seed)))
-    # Means of per-sample values; clinical_f1's per-sample value is only an agreement
-    # fraction, so its row above is computed from the summed counts instead.
-    names = [n for n in a[0]["metrics"] if n in b[0]["metrics"] and n != "clinical_f1"]
-    for name in names:
-        values_a = [s["metrics"][name] for s in a]
-        values_b = [s["metrics"][name] for s in b]
-        rows.append(_row(task, name, paired_bootstrap(values_a, values_b, "mean",
-                                                      resamples, seed)))
-    return rows
+def _num(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
 
 def format_rows(rows: list[Row], name_a: str, name_b: str) -> str:
     lines = [f"A = {name_a}\nB = {name_b}",
-             f"{'task':<12}{'metric':<24}{'A':>8}{'B':>8}{'A-B':>9}  {'95% CI of A-B':<20}"
-             f"{'p boot':>8}{'p McN':>8}{'p Holm':>8}"]
+             f"{'task':<16}{'metric':<24}{'A':>8}{'B':>8}{'A-B':>9}  {'95% CI of A-B':<20}"
+             f"{'p boot':>8}{'p Holm':>8}{'p McN':>8}"]
     for r in rows:
-        mc = f"{r.p_mcnemar:.4f}" if r.p_mcnemar is not None else "-"
-        lines.append(f"{r.task:<12}{r.metric:<24}{r.a:>8.4f}{r.b:>8.4f}{r.delta:>+9.4f}  "
-                     f"[{r.ci[0]:+.4f}, {r.ci[1]:+.4f}]  {r.p_bootstrap:>7.4f}{mc:>8}"
-                     f"{r.p_holm:>8.4f}")
-    lines.append("p boot: paired bootstrap (shifted null); p McN: McNemar; "
-                 "p Holm: Holm-adjusted across all rows (smaller of the two tests).")
+        if r.skipped:
+            lines.append(f"{r.task:<16}{r.metric:<24}{_num(r.a, '>8.4f'):>8}"
+                         f"{_num(r.b, '>8.4f'):>8}  not compared: {r.skipped}")
+            continue
+        lines.append(f"{r.task:<16}{r.metric:<24}{r.a:>8.4f}{r.b:>8.4f}{r.delta:>+9.4f}  "
+                     f"[{r.ci[0]:+.4f}, {r.ci[1]:+.4f}]  {r.p_bootstrap:>7.4f}"
+                     f"{_num(r.p_holm, '>8.4f'):>8}{_num(r.p_mcnemar, '>8.4f'):>8}")
+    lines.append("p boot: paired bootstrap (shifted null); p Holm: the bootstrap p, "
+                 "Holm-adjusted across all rows; p McN: McNemar's exact test (beside, not "
+                 "in Holm).")
     return "\n".join(lines)

@@ -37,3 +37,8 @@ class DataError(Exception):
     @classmethod
     def single(cls, file: str, message: str, **where: object) -> DataError:
         return cls(Problem(file=file, message=message, **where))  # type: ignore[arg-type]
+
+
+class UsageError(Exception):
+    """A command was called wrongly (flags that contradict, an output path that is a
+    file, an unknown task): one line, exit 2."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from eval_harness.errors import DataError
@@ -29,3 +29,15 @@ def read_json_lines(path: Path) -> Iterator[tuple[int, dict]]:
                 yield number, obj
         except UnicodeDecodeError as err:
             raise DataError.single(str(path), f"not UTF-8 text ({err.reason})") from None
+
+
+def write_json_lines(path: Path, objects: Iterable[dict]) -> Path:
+    """One JSON object per line, written to a sibling temporary file and renamed into
+    place: a reader never sees a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for obj in objects:
+            handle.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path

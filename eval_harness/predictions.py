@@ -5,6 +5,7 @@ Predictions JSONL (../shared/DESIGN.md): one object per sample,
 plus optional ``"scores": {class: prob}``, ``"failed": true``, ``"error": "..."`` and
 ``"meta": {...}`` (how the answer was served: kept as provenance, never scored).
 The peer harness format (``--peer-run``) carries the ground truth in each line.
+Tasks come from the registry (``eval_harness.tasks``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from typing import Any
 
 from eval_harness.data.checkup import Checkup
 from eval_harness.errors import DataError, Problem
-from eval_harness.jsonl import read_json_lines
+from eval_harness.fingerprint import dataset_fingerprint, reports_fingerprint
+from eval_harness.jsonl import read_json_lines, write_json_lines
 from eval_harness.labels.classes import CLASSES
+from eval_harness.tasks import by_peer_name, task_names
 
-TASKS = ("code_cls", "code_report")
-PEER_TASKS = {"code_classification": "code_cls", "code_report": "code_report"}
+# The classes in the published peer runs were assigned by their publishers (the paper's
+# own table, which code-v1 reproduces on the test split); this id names that source in
+# the fingerprint of a peer run.
+PEER_LABEL_MAP = "pocket-dentist-published"
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,28 @@ class Reference:
     classes: tuple[str, ...] = ()
     report: str | None = None
     language: str = "en"
+
+
+@dataclass
+class ReferenceSet:
+    """What a run is scored against, and where it came from."""
+
+    references: list[Reference]
+    name: str  # "COde", "COde-synthetic", "peer-run", "references"
+    split: str
+    label_map: str | None
+    source: str  # the file or folder, for messages
+
+    def dataset_info(self):
+        from eval_harness.results import DatasetInfo
+
+        return DatasetInfo(
+            name=self.name, split=self.split, size=len(self.references),
+            fingerprint=dataset_fingerprint(((r.sample_id, r.primary) for r in self.references),
+                                            self.label_map),
+            label_map=self.label_map,
+            reports_fingerprint=reports_fingerprint((r.sample_id, r.report)
+                                                    for r in self.references))
 
 
 @dataclass
@@ -74,8 +101,8 @@ def read_predictions(path: Path | str) -> list[Prediction]:
         if not isinstance(sid, str) or not sid:
             bad("missing or non-string 'id'", 'add "id": "<checkup_id>"')
             continue
-        if task not in TASKS:
-            bad(f"unknown task {task!r}", f"use one of: {', '.join(TASKS)}")
+        if task not in task_names():
+            bad(f"unknown task {task!r}", f"use one of: {', '.join(task_names())}")
             continue
         if (sid, task) in seen:
             bad(f"duplicate prediction for {task} (first on line {seen[sid, task]})")
@@ -101,7 +128,24 @@ def read_predictions(path: Path | str) -> list[Prediction]:
         out.append(Prediction(sid, task, text, failed, obj.get("error"), scores, meta))
     if problems:
         raise DataError(problems)
+    if not out:
+        raise DataError.single(str(path), "no predictions: the file is empty",
+                               fix='one {"id", "task", "prediction"} object per line')
     return out
+
+
+def prediction_line(p: Prediction) -> dict[str, Any]:
+    """A prediction as one line of the shared predictions format."""
+    return {"id": p.sample_id, "task": p.task, "prediction": p.text,
+            **({"failed": True} if p.failed else {}),
+            **({"error": p.error} if p.error else {}),
+            **({"scores": p.scores} if p.scores else {}),
+            **({"meta": p.meta} if p.meta else {})}
+
+
+def write_predictions(predictions: list[Prediction], path: Path | str) -> Path:
+    """Write a predictions JSONL atomically; ``read_predictions`` reads it back equal."""
+    return write_json_lines(Path(path), (prediction_line(p) for p in predictions))
 
 
 def _valid_scores(scores: object) -> bool:
@@ -112,27 +156,64 @@ def _valid_scores(scores: object) -> bool:
             and sum(scores.values()) > 0)
 
 
-def references_from_checkups(checkups: list[Checkup]) -> list[Reference]:
-    return [Reference(c.checkup_id, c.primary, c.classes, c.reference_report, c.language)
-            for c in checkups]
+def references_from_checkups(checkups: list[Checkup], *, name: str, split: str,
+                             source: str) -> ReferenceSet:
+    if not checkups:
+        raise DataError.single(source, f"no {split!r} checkups")
+    return ReferenceSet([Reference(c.checkup_id, c.primary, c.classes, c.reference_report,
+                                   c.language) for c in checkups],
+                        name=name, split=split, label_map=checkups[0].label_map, source=source)
 
 
-def read_references(path: Path | str) -> list[Reference]:
-    """A references JSONL: ``{"id", "class", "classes"?, "report"?, "language"?}``."""
+def read_references(path: Path | str, split: str = "test") -> ReferenceSet:
+    """A references JSONL: ``{"id", "class", "classes"?, "report"?, "language"?,
+    "label_map"?}`` (``write_references`` writes one)."""
     path = Path(path)
     refs: list[Reference] = []
     problems: list[Problem] = []
+    label_maps: set[str | None] = set()
+    seen: set[str] = set()
     for number, obj in read_json_lines(path):
         sid, cls = obj.get("id"), obj.get("class")
+        classes = obj.get("classes") or [cls]
+        where = {"line": number, "checkup_id": sid if isinstance(sid, str) else None}
         if not isinstance(sid, str) or cls not in CLASSES:
             problems.append(Problem(str(path), "needs a string 'id' and a 'class' among the six",
-                                    line=number, checkup_id=sid if isinstance(sid, str) else None))
+                                    **where))
             continue
-        refs.append(Reference(sid, cls, tuple(obj.get("classes") or (cls,)), obj.get("report"),
+        if sid in seen:
+            problems.append(Problem(str(path), "duplicate id", **where))
+            continue
+        if not isinstance(classes, list) or any(c not in CLASSES for c in classes):
+            problems.append(Problem(str(path), "'classes' must be a list of the six classes",
+                                    **where))
+            continue
+        report = obj.get("report")
+        if report is not None and not isinstance(report, str):
+            problems.append(Problem(str(path), "'report' must be a string", **where))
+            continue
+        seen.add(sid)
+        label_maps.add(obj.get("label_map"))
+        refs.append(Reference(sid, cls, tuple(c for c in CLASSES if c in classes), report,
                               obj.get("language", "en")))
     if problems:
         raise DataError(problems)
-    return refs
+    if not refs:
+        raise DataError.single(str(path), "no references: the file is empty")
+    if len(label_maps) > 1:
+        raise DataError.single(str(path), "lines name different label maps: "
+                               f"{', '.join(sorted(map(str, label_maps)))}")
+    return ReferenceSet(refs, name="references", split=split, label_map=label_maps.pop(),
+                        source=str(path))
+
+
+def write_references(references: ReferenceSet, path: Path | str) -> Path:
+    """The references of a set as JSONL, label-map id on every line (same fingerprint)."""
+    return write_json_lines(Path(path), ({
+        "id": r.sample_id, "class": r.primary, "classes": list(r.classes),
+        **({"report": r.report} if r.report is not None else {}),
+        "language": r.language, "label_map": references.label_map}
+        for r in references.references))
 
 
 def align(task: str, references: list[Reference], predictions: list[Prediction],
@@ -157,42 +238,58 @@ def align(task: str, references: list[Reference], predictions: list[Prediction],
     return ScoringInput(task, list(references), aligned, source, notes)
 
 
-def read_peer_run(run_dir: Path | str) -> dict[str, ScoringInput]:
+def read_peer_run(run_dir: Path | str) -> tuple[ReferenceSet, list[Prediction]]:
     """A pocket-dentist peer run: ground truth inside each line.
 
-    ``code_cls_NNNNN`` and ``code_rpt_NNNNN`` with the same number are one checkup;
-    the reference class of a report is the classification ground truth.
+    ``code_cls_NNNNN`` and ``code_rpt_NNNNN`` with the same number are one checkup
+    (NNNNN: its position among the test rows of the COde CSV); the reference class of
+    a report is the classification ground truth.
     """
     run_dir = Path(run_dir)
     path = run_dir / "predictions.jsonl" if run_dir.is_dir() else run_dir
-    rows: dict[str, dict[str, dict]] = {"code_cls": {}, "code_report": {}}
+    peer_tasks = by_peer_name()
+    rows: dict[str, dict[str, dict]] = {task: {} for task in peer_tasks.values()}
     # The peer writes failed generations only to failures.jsonl and drops them from
     # its metrics; we read them back so they count as failures, never vanish.
     sources = [path] + ([path.with_name("failures.jsonl")]
                         if path.with_name("failures.jsonl").is_file() else [])
     for source in sources:
         for number, obj in read_json_lines(source):
-            task = PEER_TASKS.get(obj.get("task", ""))
+            task = peer_tasks.get(obj.get("task", ""))
             sid = str(obj.get("id", ""))
             if task is None or "_" not in sid:
                 raise DataError.single(str(source), "not a peer-run line "
-                                       f"(task {obj.get('task')!r})", line=number)
+                                       f"(task {obj.get('task')!r}, id {sid!r})", line=number)
+            if not isinstance(obj.get("ground_truth"), str) or not obj["ground_truth"].strip():
+                raise DataError.single(str(source), "peer-run line without its ground truth",
+                                       line=number, checkup_id=sid,
+                                       fix='each line needs "ground_truth": "<reference>"')
             key = sid.rsplit("_", 1)[1]
             if source is path or key not in rows[task]:
                 rows[task][key] = obj | ({"failed": True} if source is not path else {})
-    classes = {key: obj["ground_truth"] for key, obj in rows["code_cls"].items()}
-    out: dict[str, ScoringInput] = {}
-    for task, lines in rows.items():
-        if not lines:
-            continue
-        refs, preds = [], []
-        for key in sorted(lines):
-            obj = lines[key]
-            primary = obj["ground_truth"] if task == "code_cls" else classes.get(key)
-            report = obj["ground_truth"] if task == "code_report" else None
-            refs.append(Reference(key, primary, (primary,) if primary else (), report))
-            failed = bool(obj.get("failed"))
-            preds.append(Prediction(key, task, obj.get("prediction"), failed,
-                                    "failed in the peer run" if failed else None))
-        out[task] = ScoringInput(task, refs, preds, str(path))
-    return out
+    cls_rows, report_rows = rows.get("code_cls", {}), rows.get("code_report", {})
+    bad = sorted({obj["ground_truth"] for obj in cls_rows.values()} - set(CLASSES))
+    if bad:
+        raise DataError.single(str(path), f"classification ground truth that is not a COde "
+                               f"class: {', '.join(map(repr, bad[:3]))}")
+    refs = []
+    for key in sorted(set(cls_rows) | set(report_rows)):
+        primary = cls_rows[key]["ground_truth"] if key in cls_rows else None
+        report = report_rows[key]["ground_truth"] if key in report_rows else None
+        refs.append(Reference(key, primary, (primary,) if primary else (), report))
+    preds = [Prediction(key, task, obj.get("prediction"), bool(obj.get("failed")),
+                        "failed in the peer run" if obj.get("failed") else None)
+             for task, lines in rows.items() for key, obj in sorted(lines.items())]
+    if not preds:
+        raise DataError.single(str(path), "no predictions: the file is empty")
+    return ReferenceSet(refs, name="COde (peer run)", split="test",
+                        label_map=PEER_LABEL_MAP if cls_rows else None,
+                        source=str(path)), preds
+
+
+def peer_run_inputs(run_dir: Path | str) -> dict[str, ScoringInput]:
+    """A peer run aligned per task, for scripts that score one task directly."""
+    references, predictions = read_peer_run(run_dir)
+    tasks = dict.fromkeys(p.task for p in predictions)
+    return {task: align(task, references.references, predictions, references.source)
+            for task in tasks}

@@ -19,7 +19,8 @@ from typing import Any
 
 from eval_harness import __version__
 
-SCHEMA = "codebench.results/v1"
+# v2: canonical fingerprints (eval_harness.fingerprint), status and failure accounting.
+SCHEMA = "codebench.results/v2"
 LIBRARIES = ("numpy", "scikit-learn", "scipy", "sacrebleu", "rouge-score", "nltk",
              "sentence-transformers", "torch", "transformers", "peft")
 
@@ -29,8 +30,9 @@ class DatasetInfo:
     name: str  # "COde" for the real release, "COde-synthetic" for ours, "peer-run:<path>"
     split: str
     size: int
-    fingerprint: str
+    fingerprint: str  # eval_harness.fingerprint.dataset_fingerprint
     label_map: str | None
+    reports_fingerprint: str | None = None  # the reference reports' own hash
 
 
 @dataclass
@@ -56,6 +58,10 @@ class ResultsDocument:
     # What actually answered, from per-sample backend metadata (served model names and
     # system fingerprints with counts, retries, token usage); None for offline scoring.
     serving: dict[str, Any] | None = None
+    # "ok", or "degraded" when a task's share of failed answers passed the threshold;
+    # `failures` then says the rates and the commonest errors.
+    status: str = "ok"
+    failures: dict[str, Any] | None = None
     schema: str = SCHEMA
     harness_version: str = __version__
     git_commit: str = field(default_factory=lambda: git_commit())
@@ -69,7 +75,8 @@ class ResultsDocument:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ResultsDocument:
         if data.get("schema") != SCHEMA:
-            raise ValueError(f"not a {SCHEMA} document (schema {data.get('schema')!r})")
+            raise ValueError(f"not a {SCHEMA} document (schema {data.get('schema')!r}; "
+                             "score the predictions again with this harness)")
         fields = dict(data)
         fields["dataset"] = DatasetInfo(**data["dataset"])
         fields["tasks"] = {k: TaskResult(**v) for k, v in data["tasks"].items()}
@@ -106,16 +113,16 @@ def library_versions() -> dict[str, str]:
 def write_results(document: ResultsDocument, samples: list[dict[str, Any]],
                   out_dir: Path | str) -> tuple[Path, Path]:
     """Write ``results.json`` and ``samples.jsonl`` atomically (never half-written)."""
+    from eval_harness.jsonl import write_json_lines
+
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results_path, samples_path = out_dir / "results.json", out_dir / "samples.jsonl"
-    for path, text in (
-        (samples_path, "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples)),
-        (results_path, json.dumps(document.to_dict(), indent=2, ensure_ascii=False) + "\n"),
-    ):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+    results_path = out_dir / "results.json"
+    # Samples first: a results.json on disk always has its samples beside it.
+    samples_path = write_json_lines(out_dir / "samples.jsonl", samples)
+    tmp = results_path.with_name(results_path.name + ".tmp")
+    tmp.write_text(json.dumps(document.to_dict(), indent=2, ensure_ascii=False) + "\n",
+                   encoding="utf-8")
+    tmp.replace(results_path)
     return results_path, samples_path
 
 
@@ -136,6 +143,6 @@ def read_results(path: Path | str) -> tuple[ResultsDocument, list[dict[str, Any]
     if not samples_path.is_file():
         raise DataError.single(str(samples_path), "per-sample records are missing",
                                fix="keep samples.jsonl beside results.json")
-    samples = [json.loads(line) for line in samples_path.read_text("utf-8").splitlines()
-               if line.strip()]
-    return document, samples
+    from eval_harness.jsonl import read_json_lines
+
+    return document, [obj for _, obj in read_json_lines(samples_path)]

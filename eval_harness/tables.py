@@ -29,6 +29,13 @@ def format_results(document: ResultsDocument) -> str:
             answered = result.answered.get(name)
             lines.append(f"  {name:<24}{_cell(entry):<34}"
                          f"{_cell(answered) if answered else '-'}")
-        for note in result.notes:
-            lines.append(f"  note: {note}")
+        reasons = dict.fromkeys(f"{name} skipped: {entry['skipped']}"
+                                for name, entry in result.metrics.items()
+                                if entry.get("value") is None and entry.get("skipped"))
+        for line in [*reasons, *(f"note: {note}" for note in result.notes)]:
+            lines.append(f"  {line}")
+    if document.status != "ok":
+        lines.append(f"\nSTATUS: {document.status.upper()} (failure rates "
+                     + ", ".join(f"{t} {r:.1%}" for t, r in document.failures["rate"].items())
+                     + f" above the threshold {document.failures['threshold']:.0%})")
     return "\n".join(lines)

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a file, without installing the package
 
 from eval_harness.metrics.classification import classification_metrics  # noqa: E402
-from eval_harness.predictions import read_peer_run  # noqa: E402
-from eval_harness.tasks.code_cls import extract_class, synonyms_id  # noqa: E402
+from eval_harness.predictions import peer_run_inputs  # noqa: E402
+from eval_harness.tasks.class_answers import extract_class, synonyms_id  # noqa: E402
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "data" / "peer-runs" / "pocket-dentist-code"
 
@@ -33,7 +33,7 @@ def main() -> None:
     rows = []
     for run in sorted(p.parent for p in args.peer.glob("*/*/predictions.jsonl")):
         peer = json.loads((run / "code_classification" / "metrics.json").read_text())
-        cls = read_peer_run(run)["code_cls"]
+        cls = peer_run_inputs(run)["code_cls"]
         refs = [r.primary for r in cls.references]
         ext = [extract_class(p.text, p.failed) for p in cls.predictions]
         ours = classification_metrics(refs, ext)

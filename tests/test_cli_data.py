@@ -41,7 +41,7 @@ def test_export_then_info_gives_same_fingerprint(synth_dir: Path, tmp_path: Path
 def test_missing_folder_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "eval_harness", "data", "info",
                            str(tmp_path / "nope")], capture_output=True, text=True)
-    assert done.returncode == 2
+    assert done.returncode == 1  # a data error (usage errors exit 2)
     assert "no such dataset" in done.stderr and "Traceback" not in done.stderr
 
 

@@ -9,7 +9,7 @@ from importlib import resources
 import pytest
 
 from eval_harness.labels.classes import CLASSES, CLASSES_CN
-from eval_harness.tasks.code_cls import (
+from eval_harness.tasks.class_answers import (
     SYNONYMS_VERSION,
     Extraction,
     extract_class,

@@ -19,7 +19,7 @@ import pytest
 
 from eval_harness.labels.classes import CLASSES
 from eval_harness.metrics.classification import classification_metrics
-from eval_harness.tasks.code_cls import extract_class
+from eval_harness.tasks.class_answers import extract_class
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "data" / "peer-runs" / "pocket-dentist-code"
 TOLERANCE = 0.0005 + 1e-9  # the peer rounds to 3 decimals

@@ -159,31 +159,45 @@ def test_prompt_is_deterministic_and_capped(synth_dir: Path) -> None:
     assert "Write the complete diagnostic report" in request.text
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--model", "nope"], "invalid choice"),
-    (["--model", "majority", "--model-args", "x"], "is not key=value"),
-    (["--model", "majority", "--model-args", "a=1"], "takes no --model-args"),
-    (["--model", "majority", "--tasks", "code_xyz"], "--tasks must be among"),
-    (["--model", "majority", "--limit", "0"], "--limit must be at least 1"),
-    (["--model", "majority", "--cls-mode", "score"], "only --model hf can compute"),
+@pytest.mark.parametrize(("args", "message", "code"), [
+    (["--model", "nope"], "invalid choice", 2),
+    (["--model", "majority", "--model-args", "x"], "is not key=value", 2),
+    (["--model", "majority", "--model-args", "a=1"], "takes no --model-args", 2),
+    (["--model", "majority", "--tasks", "code_xyz"], "--tasks: unknown task(s) code_xyz", 2),
+    (["--model", "majority", "--tasks", ","], "--tasks names no task", 2),
+    (["--model", "majority", "--limit", "0"], "--limit must be at least 1", 2),
+    (["--model", "majority", "--split", "tset"],
+     "no 'tset' checkups; the splits here are test, train", 1),
+    (["--model", "majority", "--cls-mode", "score"], "only --model hf can compute", 2),
     (["--model", "hf", "--model-args", "model=x,cls_mode=generate", "--cls-mode", "score"],
-     "contradicts --model-args cls_mode=generate"),
-    (["--model", "hf", "--model-args", "model=/nowhere/qwen"], "/nowhere/qwen: no such folder"),
+     "contradicts --model-args cls_mode=generate", 2),
+    (["--model", "hf", "--model-args", "model=/nowhere/qwen"], "/nowhere/qwen: no such folder", 1),
     (["--model", "hf", "--model-args", "model=nobody/not-cached-model"],
-     "nobody/not-cached-model: cannot load the model"),
+     "nobody/not-cached-model", 1),
 ])
-def test_bad_arguments(args, message, synth_dir: Path, tmp_path: Path,
+def test_bad_arguments(args, message, code, synth_dir: Path, tmp_path: Path,
                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Usage errors exit 2, data errors 1: one line each, never a traceback."""
     try:
-        code = _run(synth_dir, tmp_path / "o", *args)
+        got = _run(synth_dir, tmp_path / "o", *args)
     except SystemExit as exit_:  # argparse
-        code = exit_.code
-    assert code == 2
+        got = exit_.code
     err = capsys.readouterr().err
+    assert got == code, err
     assert message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1, err  # one line, not the whole usage
 
 
+def test_output_naming_an_existing_file_is_refused(synth_dir: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    existing = tmp_path / "results.txt"
+    existing.write_text("keep me")
+    assert _run(synth_dir, existing, "--model", "majority") == 2
+    err = capsys.readouterr().err
+    assert "--output" in err and "is an existing file" in err
+    assert existing.read_text() == "keep me"
+
+
 def test_missing_data_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(tmp_path / "nowhere", tmp_path / "o", "--model", "majority") == 2
+    assert _run(tmp_path / "nowhere", tmp_path / "o", "--model", "majority") == 1
     assert "no such dataset" in capsys.readouterr().err

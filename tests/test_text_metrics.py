@@ -438,9 +438,9 @@ def test_memoised_rouge_equals_rouge_scorer() -> None:
 
 def test_rouge_equals_rouge_scorer_on_real_reports() -> None:
     """On real COde reports (long, verbose baseline outputs) too, exactly."""
-    from eval_harness.predictions import read_peer_run
+    from eval_harness.predictions import peer_run_inputs
     from tests.conftest import require_shared
 
-    inp = read_peer_run(require_shared() / "baseline" / "Qwen2.5-VL-7B-Instruct")["code_report"]
+    inp = peer_run_inputs(require_shared() / "baseline" / "Qwen2.5-VL-7B-Instruct")["code_report"]
     _assert_rouge_equals_rouge_scorer([p.text or "" for p in inp.predictions[:40]],
                                       [r.report for r in inp.references[:40]])

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from collections.abc import Sequence
 
 from eval_harness.data.checkup import Checkup
+from eval_harness.fingerprint import dataset_fingerprint
 from eval_harness.labels.classes import CLASSES
 
 
 def fingerprint(checkups: Sequence[Checkup]) -> str:
-    """sha256 over ids, labels and the label-map version, in id order.
+    """The canonical dataset fingerprint (``eval_harness.fingerprint``) of these checkups.
 
     Two results are comparable only if they were computed on the same fingerprint.
     """
-    digest = hashlib.sha256()
-    for c in sorted(checkups, key=lambda c: c.checkup_id):
-        record = [c.checkup_id, c.split, c.primary, list(c.classes), list(c.anomalies),
-                  c.label_map]
-        digest.update(json.dumps(record, ensure_ascii=False).encode() + b"\n")
-    return digest.hexdigest()
+    label_map = checkups[0].label_map if checkups else None
+    return dataset_fingerprint(((c.checkup_id, c.primary) for c in checkups), label_map)
 
 
 def summarize(checkups: Sequence[Checkup]) -> dict:

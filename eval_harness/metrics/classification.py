@@ -18,7 +18,7 @@ from typing import Any
 
 from eval_harness.labels.classes import CLASSES
 from eval_harness.metrics.base import MetricResult
-from eval_harness.tasks.code_cls import Extraction, synonyms_id
+from eval_harness.tasks.class_answers import Extraction, synonyms_id
 
 NO_ANSWER = "__no_answer__"  # sentinel prediction; never a class
 UNPARSEABLE = "unparseable"
@@ -157,9 +157,12 @@ def classification_metrics(references: Sequence[str],
     }
 
 
+MULTILABEL_METRICS = ("micro_f1", "macro_f1", "exact_match", "hamming_loss")
+
+
 def multilabel_metrics(reference_sets: Sequence[set[str]],
                        predicted_sets: Sequence[set[str]]) -> dict[str, Any]:
-    """Multi-label track: per-class P/R/F1, micro/macro F1 and exact-set match.
+    """Multi-label track: per-class P/R/F1, micro/macro F1, exact-set match, Hamming loss.
 
     Built on a ``MultiLabelBinarizer(classes=CLASSES)``; a class name outside CLASSES
     is an error rather than silently dropped (sklearn would only warn).
@@ -172,9 +175,14 @@ def multilabel_metrics(reference_sets: Sequence[set[str]],
         raise ValueError(f"not COde classes: {unknown}")
     if not reference_sets:
         return {"metrics": {n: MetricResult.skip(n, "no samples")
-                            for n in ("micro_f1", "macro_f1", "exact_match")},
+                            for n in MULTILABEL_METRICS},
                 "per_class": [], "counts": {"n": 0}}
-    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+    from sklearn.metrics import (
+        accuracy_score,
+        f1_score,
+        hamming_loss,
+        precision_recall_fscore_support,
+    )
     from sklearn.preprocessing import MultiLabelBinarizer
 
     mlb = MultiLabelBinarizer(classes=list(CLASSES))
@@ -194,6 +202,10 @@ def multilabel_metrics(reference_sets: Sequence[set[str]],
             "exact_match", float(accuracy_score(y_true, y_pred)), signature,
             "Share of samples whose predicted class set equals the reference set.",
             per_sample=exact),
+        "hamming_loss": MetricResult(
+            "hamming_loss", float(hamming_loss(y_true, y_pred)), signature,
+            "Share of the six (sample, class) decisions that are wrong (lower is better).",
+            per_sample=[float((t != q).mean()) for t, q in zip(y_true, y_pred, strict=True)]),
     }
     per_class = [{"class": c, "precision": float(p[i]), "recall": float(r[i]),
                   "f1": float(f[i]), "support": int(s[i])} for i, c in enumerate(CLASSES)]

@@ -370,11 +370,12 @@ class McNemar:
 EXACT_BELOW = 25  # discordant pairs below which the exact binomial test is used
 
 
-def mcnemar(correct_a: Sequence[bool | float], correct_b: Sequence[bool | float]) -> McNemar:
+def mcnemar(correct_a: Sequence[bool | float], correct_b: Sequence[bool | float], *,
+            exact: bool = False) -> McNemar:
     """McNemar's test on paired correctness (two-sided).
 
-    Exact binomial (scipy.stats.binomtest, p = 0.5) when the discordant pairs
-    b + c < 25; otherwise chi² = max(|b - c| - 1, 0)² / (b + c) with 1 degree of
+    Exact binomial (scipy.stats.binomtest, p = 0.5) when ``exact`` or when the
+    discordant pairs b + c < 25; otherwise chi² = max(|b - c| - 1, 0)² / (b + c) with 1 degree of
     freedom (Edwards' continuity correction, clipped so it never inflates a tie).
     """
     from scipy.stats import binomtest, chi2
@@ -387,7 +388,7 @@ def mcnemar(correct_a: Sequence[bool | float], correct_b: Sequence[bool | float]
     c = int(np.sum(~ca & cb))
     if b + c == 0:
         return McNemar(0.0, 1.0, "exact binomial", b, c)
-    if b + c < EXACT_BELOW:
+    if exact or b + c < EXACT_BELOW:
         p = binomtest(b, b + c, 0.5, alternative="two-sided").pvalue
         return McNemar(float(min(b, c)), float(p), "exact binomial", b, c)
     stat = max(abs(b - c) - 1, 0) ** 2 / (b + c)

@@ -1,4 +1,9 @@
-"""Reference baselines: `majority` and `random`, fitted on the train split only."""
+"""Reference baselines: `majority` and `random`, fitted on the train split only.
+
+What they answer for a task comes from the task registry: the majority baseline gives
+the answer of one train checkup of the commonest class, the random one a seeded random
+answer per checkup (``Task.answer_randomly``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 from eval_harness.data.checkup import Checkup
 from eval_harness.labels.classes import CLASSES
 from eval_harness.models.base import Request, Response
+from eval_harness.tasks import get_task
 
 
 def _train_with_class(train: list[Checkup]) -> list[Checkup]:
@@ -19,30 +25,30 @@ def _train_with_class(train: list[Checkup]) -> list[Checkup]:
 
 
 class MajorityBackend:
-    """Always the commonest train class; for reports, the report of the first train
-    checkup (by id) of that class."""
+    """Always the answers of one exemplar: the first train checkup (by id) of the
+    commonest train class."""
 
     def __init__(self, train: list[Checkup]) -> None:
         labelled = _train_with_class(train)
         counts = Counter(c.primary for c in labelled)
         # Ties broken by the fixed class order, so the baseline is deterministic.
         self.label = max(CLASSES, key=lambda c: (counts.get(c, 0), -CLASSES.index(c)))
-        self.report = min((c for c in labelled if c.primary == self.label),
-                          key=lambda c: c.checkup_id).reference_report
+        self.exemplar = min((c for c in labelled if c.primary == self.label),
+                            key=lambda c: c.checkup_id)
 
     def describe(self) -> dict[str, Any]:
         return {"backend": "majority", "name": "majority", "label": self.label}
 
     def generate(self, batch: list[Request]) -> list[Response]:
-        return [Response(self.label if r.task == "code_cls" else self.report) for r in batch]
+        return [Response(get_task(r.task).reference_answer(self.exemplar)) for r in batch]
 
 
 class RandomBackend:
-    """A seeded uniform class, and a random train report, per checkup (stable per id)."""
+    """A seeded random answer per checkup and task (stable per id): a uniform class,
+    or the answer of a random train checkup."""
 
     def __init__(self, train: list[Checkup], seed: int = 0) -> None:
-        self.reports = [c.reference_report for c in sorted(_train_with_class(train),
-                                                           key=lambda c: c.checkup_id)]
+        self.train = sorted(_train_with_class(train), key=lambda c: c.checkup_id)
         self.seed = seed
 
     def describe(self) -> dict[str, Any]:
@@ -53,6 +59,5 @@ class RandomBackend:
         for request in batch:
             # Seeded by (seed, id, task): the same answer whatever the batching or sharding.
             rng = random.Random(f"{self.seed}/{request.sample_id}/{request.task}")
-            out.append(Response(rng.choice(CLASSES) if request.task == "code_cls"
-                                else rng.choice(self.reports)))
+            out.append(Response(get_task(request.task).answer_randomly(rng, self.train)))
         return out

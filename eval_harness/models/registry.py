@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eval_harness.data.checkup import Checkup
+from eval_harness.errors import UsageError
 from eval_harness.models.base import ModelBackend
 
 
@@ -27,7 +28,7 @@ def _predictions(args: dict[str, str], train: list[Checkup], seed: int) -> Model
     from eval_harness.models.file_backend import PredictionsBackend
 
     if set(args) != {"path"}:
-        raise ValueError("--model predictions needs --model-args path=FILE.jsonl")
+        raise UsageError("--model predictions needs --model-args path=FILE.jsonl")
     return PredictionsBackend(args["path"])
 
 
@@ -53,7 +54,7 @@ MODELS: dict[str, Callable[[dict[str, str], list[Checkup], int], ModelBackend]] 
 
 def _no_args(name: str, args: dict[str, str]) -> None:
     if args:
-        raise ValueError(f"--model {name} takes no --model-args (got {', '.join(args)})")
+        raise UsageError(f"--model {name} takes no --model-args (got {', '.join(args)})")
 
 
 def _typed(args: dict[str, str], types: dict[str, type]) -> dict[str, Any]:
@@ -63,7 +64,7 @@ def _typed(args: dict[str, str], types: dict[str, type]) -> dict[str, Any]:
         try:
             out[key] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
         except ValueError:
-            raise ValueError(f"--model-args {key}={value!r} is not a {kind.__name__}") from None
+            raise UsageError(f"--model-args {key}={value!r} is not a {kind.__name__}") from None
     return out
 
 
@@ -73,7 +74,7 @@ def parse_model_args(text: str | None) -> dict[str, str]:
     for pair in filter(None, (p.strip() for p in (text or "").split(","))):
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ValueError(f"--model-args entry {pair!r} is not key=value")
+            raise UsageError(f"--model-args entry {pair!r} is not key=value")
         out[key.strip()] = value.strip()
     return out
 
@@ -81,10 +82,10 @@ def parse_model_args(text: str | None) -> dict[str, str]:
 def create_model(name: str, args: dict[str, str], train: list[Checkup],
                  seed: int) -> ModelBackend:
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; use one of: {', '.join(MODELS)}")
+        raise UsageError(f"unknown model {name!r}; use one of: {', '.join(MODELS)}")
     try:
         return MODELS[name](args, train, seed)
     except TypeError as err:
         if "unexpected keyword" not in str(err):
             raise  # a bug, not a user error
-        raise ValueError(f"--model {name}: bad --model-args ({err})") from None
+        raise UsageError(f"--model {name}: bad --model-args ({err})") from None

@@ -1,185 +1,149 @@
-"""COde classification task: turning a model's answer into one of the six classes.
+"""``code_cls``: which one of the six COde classes does the checkup show.
 
-Extraction is deliberately conservative. An answer is read as a class only when it
-names exactly one class; an answer naming no class, or several different classes,
-is ``unparseable`` and counts as wrong in the primary number. We never guess (first
-match, random pick), because a guess would reward hedging answers that list every
-class.
-
-Rules, in order:
-
-1. ``failed=True`` (the backend errored or timed out) → ``failed``.
-2. Reasoning is dropped: text up to the last ``</think>`` (unless nothing follows
-   it, see ``strip_reasoning``), or from an unclosed ``<think>`` on.
-3. The whole answer equals a class name, ignoring case, punctuation, width and
-   whitespace ("tooth loss." → Tooth Loss) → ``ok``.
-4. Otherwise every synonym of every class (English and Chinese, from the versioned
-   ``labels/data/synonyms-v1.json``) is searched as a whole word/phrase. Overlapping
-   hits are resolved longest first, so "Tooth Structure Loss" is one hit (not also
-   "tooth loss"-like words) and "Class III" never counts as "Class II" (word
-   boundaries). One distinct class among the hits → ``ok``; none or several →
-   ``unparseable`` with a reason that names what was found.
+Answers are read by ``class_answers.extract_class`` (exactly one class named, never a
+guess); metrics come from scikit-learn with failures and unparseable answers counted
+wrong in the primary view; class probabilities, when given, add calibration.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-import unicodedata
-from dataclasses import asdict, dataclass
-from functools import cache
-from importlib import resources
-from typing import Any, Literal
+import random
+from collections.abc import Sequence
+from typing import Any
 
+from eval_harness.errors import DataError
 from eval_harness.labels.classes import CLASSES, CLASSES_CN
+from eval_harness.metrics.base import MetricResult
+from eval_harness.tasks.base import ScoreOptions, Task, entry, provenance
 
-SYNONYMS_VERSION = "synonyms-v1"
-
-Status = Literal["ok", "unparseable", "failed"]
-
-
-@dataclass(frozen=True)
-class Extraction:
-    raw: str | None  # the model's text exactly as received
-    label: str | None  # one of CLASSES when status == "ok", else None
-    status: Status
-    reason: str  # why this label/status, readable in per-sample viewers
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+CLS_METRICS = ("accuracy", "macro_f1", "weighted_f1")
 
 
-@dataclass(frozen=True)
-class _Phrase:
-    text: str  # as written in the data file (reported in reasons)
-    label: str
-    pattern: re.Pattern[str]
+def _reference_answer(checkup) -> str:
+    if checkup.primary is None:
+        raise ValueError(f"checkup {checkup.checkup_id} has no class")
+    return checkup.primary
 
 
-@dataclass(frozen=True)
-class _Synonyms:
-    version: str
-    sha256: str
-    phrases: tuple[_Phrase, ...]
+def _random_answer(rng: random.Random, train: Sequence) -> str:
+    return rng.choice(CLASSES)  # uniform over the classes, whatever the train balance
 
 
-def normalize(text: str) -> str:
-    """Case-, width- and punctuation-insensitive form used for all comparisons.
+def score(inp, options: ScoreOptions) -> tuple[Any, list[dict[str, Any]]]:
+    from eval_harness.metrics.classification import classification_metrics
+    from eval_harness.metrics.stats import ConfusionData, bootstrap_ci
+    from eval_harness.results import TaskResult, sha256_text
+    from eval_harness.tasks.class_answers import extract_class
 
-    NFKC folds full-width letters and Roman-numeral characters ("Ⅲ" → "III");
-    every run of non-word characters becomes one space.
-    """
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return re.sub(r"[\W_]+", " ", folded).strip()
-
-
-def _phrase_pattern(normalized: str) -> re.Pattern[str]:
-    # Boundaries only against ASCII letters/digits: "class iii" must not match inside
-    # "class iiia", yet Chinese phrases sit inside Chinese text with no spaces at all.
-    return re.compile(r"(?<![0-9a-z])" + re.escape(normalized) + r"(?![0-9a-z])")
-
-
-def _data_bytes(version: str) -> bytes:
-    ref = resources.files("eval_harness.labels").joinpath("data", f"{version}.json")
-    return ref.read_bytes()
-
-
-@cache
-def load_synonyms(version: str = SYNONYMS_VERSION) -> _Synonyms:
-    """Parse and check the synonym file once per process (lazily, not at import)."""
-    raw = _data_bytes(version)
-    doc = json.loads(raw.decode("utf-8"))
-    classes = doc.get("classes", {})
-    if set(classes) != set(CLASSES):
-        raise ValueError(f"{version}.json must list exactly the classes {list(CLASSES)}")
-    owner: dict[str, str] = {}
-    phrases: list[_Phrase] = []
-    for label in CLASSES:
-        # The class name and its Chinese name always count, whatever the file says.
-        names = [label, CLASSES_CN[label], *classes[label].get("en", []),
-                 *classes[label].get("cn", [])]
-        for name in names:
-            key = normalize(name)
-            if not key:
-                raise ValueError(f"{version}.json: empty synonym for {label!r}")
-            if key in owner:
-                if owner[key] != label:
-                    raise ValueError(f"{version}.json: {name!r} names both {owner[key]!r} "
-                                     f"and {label!r}")
-                continue  # same phrase listed twice for one class: harmless
-            owner[key] = label
-            phrases.append(_Phrase(name, label, _phrase_pattern(key)))
-    return _Synonyms(version=doc.get("version", version),
-                     sha256=hashlib.sha256(raw).hexdigest(), phrases=tuple(phrases))
-
-
-def synonyms_id(version: str = SYNONYMS_VERSION) -> str:
-    """Identity recorded with results: version plus the first 12 hex of the file hash."""
-    syn = load_synonyms(version)
-    return f"{syn.version}+{syn.sha256[:12]}"
+    refs = [r.primary for r in inp.references]
+    missing = [r.sample_id for r in inp.references if r.primary is None]
+    if missing:
+        raise DataError.single(inp.source, f"{len(missing)} reference(s) without a class, "
+                               f"e.g. {', '.join(missing[:3])}")
+    extractions = [extract_class(p.text, p.failed) for p in inp.predictions]
+    computed = classification_metrics(refs, extractions)
+    labels = [e.label if e.status == "ok" else None for e in extractions]
+    answered = [i for i, e in enumerate(extractions) if e.status == "ok"]
+    views: dict[str, dict[str, dict[str, Any]]] = {}
+    for view, index in (("all", list(range(len(refs)))), ("answered", answered)):
+        data = (ConfusionData.from_labels([refs[i] for i in index], [labels[i] for i in index])
+                if index else None)
+        views[view] = {
+            name: entry(result, bootstrap_ci(data, name, n_resamples=options.resamples,
+                                             seed=options.seed, level=options.level)
+                        if data is not None and result.value is not None else None)
+            for name, result in computed["views"][view].items()}
+    calibration: dict[str, Any] = {}
+    if any(p.scores for p in inp.predictions):
+        for view, index in (("all", list(range(len(refs)))), ("answered", answered)):
+            calibration[view] = _calibration(inp, index)
+            views[view].update(_calibration_entries(calibration[view], options))
+    correct = computed["views"]["all"]["accuracy"].per_sample
+    samples = [{
+        "id": ref.sample_id, "task": inp.task, "prediction": pred.text,
+        "status": ext.status, "extracted": ext.label, "reason": ext.reason,
+        "reference": ref.primary, "correct": correct[i],
+        "target_sha256": sha256_text(ref.primary),
+        **({"calibration": {name: calibration["all"][name].per_sample[i]
+                            for name in ("log_loss", "brier")}}
+           if calibration and calibration["all"]["log_loss"].value is not None else {}),
+        **provenance(pred),
+    } for i, (ref, pred, ext) in enumerate(zip(inp.references, inp.predictions, extractions,
+                                                strict=True))]
+    counts = computed["counts"]
+    return TaskResult(
+        task=inp.task, primary_metric=computed["primary"], n=counts["n"],
+        n_failed=counts["n_failed"], n_unparseable=counts["n_unparseable"],
+        metrics=views["all"], answered=views["answered"],
+        tables={"per_class": computed["per_class"],
+                "confusion_matrix": computed["confusion_matrix"]},
+        notes=list(inp.notes),
+    ), samples
 
 
-def strip_reasoning(text: str) -> tuple[str, str]:
-    """Drop a reasoning block: the answer follows the last </think>.
+def _calibration(inp, index: list[int]) -> dict[str, MetricResult]:
+    from eval_harness.metrics.calibration import calibration_metrics
 
-    Returns (answer, note). Some chat templates open <think> in the prompt and the
-    model writes only its answer before closing it ("Tooth Loss\n</think>"); when
-    nothing follows </think>, the block itself is read, still under the
-    exactly-one-class rule, so a hedging block stays unparseable.
-    """
-    if "</think>" in text:
-        before, after = text.rsplit("</think>", 1)
-        if after.strip():
-            return after, ""
-        inside = before.rsplit("<think>", 1)[-1]
-        return inside, "nothing after </think>; read the reasoning block"
-    if "<think>" in text:  # reasoning never closed: whatever precedes it is the answer
-        return text.split("<think>", 1)[0], "unclosed <think> dropped"
-    return text, ""
+    chosen = [inp.predictions[i] for i in index]
+    return calibration_metrics([inp.references[i].primary for i in index],
+                               [p.scores for p in chosen], [p.failed for p in chosen])
 
 
-_EXACT = {normalize(c): c for c in CLASSES}
+def _calibration_entries(results: dict[str, MetricResult],
+                         options: ScoreOptions) -> dict[str, dict[str, Any]]:
+    from eval_harness.metrics.calibration import ece_from_stats
+    from eval_harness.metrics.stats import bootstrap_ci, sum_statistic
+
+    entries = {}
+    for name, result in results.items():
+        ci = None
+        if result.value is not None:
+            data, statistic = ((result.details["sufficient_stats"], sum_statistic(ece_from_stats))
+                               if name == "ece" else (result.per_sample, "mean"))
+            ci = bootstrap_ci(data, statistic, n_resamples=options.resamples, seed=options.seed,
+                              level=options.level)
+        entries[name] = entry(result, ci)
+    return entries
 
 
-def find_classes(text: str, version: str = SYNONYMS_VERSION) -> list[tuple[str, str]]:
-    """(class, synonym) for each non-overlapping phrase hit, longest first, in text order."""
-    norm = normalize(text)
-    hits: list[tuple[int, int, _Phrase]] = []
-    for phrase in load_synonyms(version).phrases:
-        hits.extend((m.start(), m.end(), phrase) for m in phrase.pattern.finditer(norm))
-    hits.sort(key=lambda h: (h[0] - h[1], h[0]))  # longest first, then leftmost
-    taken: list[tuple[int, int, _Phrase]] = []
-    for start, end, phrase in hits:
-        if all(end <= s or start >= e for s, e, _ in taken):
-            taken.append((start, end, phrase))
-    taken.sort(key=lambda h: h[0])
-    return [(p.label, p.text) for _, _, p in taken]
+def paired_rows(a: list[dict], b: list[dict], resamples: int, seed: int) -> list:
+    from eval_harness.compare import Row, exact_mcnemar_p
+    from eval_harness.metrics.stats import ConfusionData, paired_bootstrap
+
+    refs = [s["reference"] for s in a]
+    if refs != [s["reference"] for s in b]:
+        raise DataError.single("compare", "code_cls: the runs disagree on reference labels")
+    data_a = ConfusionData.from_labels(refs, [s["extracted"] for s in a])
+    data_b = ConfusionData.from_labels(refs, [s["extracted"] for s in b])
+    rows = []
+    for metric in CLS_METRICS:
+        result = paired_bootstrap(data_a, data_b, metric, resamples, seed)
+        p_mc = (exact_mcnemar_p([s["correct"] for s in a], [s["correct"] for s in b])
+                if metric == "accuracy" else None)
+        rows.append(Row.from_bootstrap(TASK.name, metric, result, p_mc))
+    if all("calibration" in s for s in a + b):  # both runs gave class probabilities
+        for metric in ("log_loss", "brier"):
+            rows.append(Row.from_bootstrap(TASK.name, metric, paired_bootstrap(
+                [s["calibration"][metric] for s in a], [s["calibration"][metric] for s in b],
+                "mean", resamples, seed)))
+    return rows
 
 
-def extract_class(text: str | None, failed: bool = False) -> Extraction:
-    """Read one answer as a class, or say precisely why it cannot be read."""
-    if failed:
-        return Extraction(text, None, "failed", "generation failed")
-    if text is None or not text.strip():
-        return Extraction(text, None, "unparseable", "empty output")
-    answer, note = strip_reasoning(text)
-    suffix = f" ({note})" if note else ""
-    whole = normalize(answer)
-    if whole in _EXACT:
-        return Extraction(text, _EXACT[whole], "ok", "exact class name" + suffix)
-    hits = find_classes(answer)
-    if not hits:
-        why = "no class named" if whole else "empty answer"
-        return Extraction(text, None, "unparseable", why + suffix)
-    by_class: dict[str, list[str]] = {}
-    for label, phrase in hits:
-        by_class.setdefault(label, [])
-        if phrase not in by_class[label]:
-            by_class[label].append(phrase)
-    found = "; ".join(f"{label} ({', '.join(repr(p) for p in phrases)})"
-                      for label, phrases in by_class.items())
-    if len(by_class) > 1:
-        return Extraction(text, None, "unparseable", f"several classes named: {found}{suffix}")
-    label = next(iter(by_class))
-    return Extraction(text, label, "ok", f"synonym match: {found}{suffix}")
+TASK = Task(
+    name="code_cls",
+    description="Which one of the six COde anomaly classes the checkup shows.",
+    instructions={
+        "en": ("Which one of these oro-dental anomalies does this checkup show: "
+               + ", ".join(CLASSES) + "? Answer with the class name only."),
+        "cn": ("本次检查显示以下哪一种口腔异常："
+               + "、".join(CLASSES_CN[c] for c in CLASSES) + "？只回答类别名称。"),
+    },
+    max_new_tokens=16,
+    prompt_fields=("chief_complaint",),
+    primary_metric="macro_f1",
+    reference_answer=_reference_answer,
+    random_answer=_random_answer,
+    score=score,
+    paired_rows=paired_rows,
+    peer_name="code_classification",
+)

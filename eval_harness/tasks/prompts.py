@@ -1,4 +1,7 @@
-"""Versioned prompt templates and the request builder for both tasks.
+"""Versioned prompt templates and the request builder for every registered task.
+
+Each task (``eval_harness.tasks``) declares its instruction and the patient fields it
+shows; this module adds the shared system prompt, the facts and the images.
 
 Independent of any backend: fine-tuning reuses ``build_request`` for training
 examples. Images go in a fixed order (photographs, then radiographs), capped by
@@ -11,25 +14,15 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from eval_harness.data.checkup import REPORT_SECTIONS, Checkup
-from eval_harness.labels.classes import CLASSES, CLASSES_CN
+from eval_harness.data.checkup import Checkup
 from eval_harness.models.base import Request
+from eval_harness.tasks import get_task, task_names
 
 PROMPT_VERSION = "prompts-v1"
 
 SYSTEM = {
     "en": "You are an experienced dentist reading an oral examination.",
     "cn": "你是一名经验丰富的口腔医生，正在阅读一次口腔检查。",
-}
-INSTRUCTIONS = {
-    ("code_cls", "en"): ("Which one of these oro-dental anomalies does this checkup show: "
-                         + ", ".join(CLASSES) + "? Answer with the class name only."),
-    ("code_cls", "cn"): ("本次检查显示以下哪一种口腔异常："
-                         + "、".join(CLASSES_CN[c] for c in CLASSES) + "？只回答类别名称。"),
-    ("code_report", "en"): ("Write the complete diagnostic report, one line per section: "
-                            + ", ".join(s[1] for s in REPORT_SECTIONS) + "."),
-    ("code_report", "cn"): ("请撰写完整的诊断报告，每个部分一行："
-                            + "、".join(s[2] for s in REPORT_SECTIONS) + "。"),
 }
 FACT_LABELS = {
     "en": {"age": "Age", "gender": "Gender", "chief_complaint": "Chief complaint",
@@ -39,7 +32,6 @@ FACT_LABELS = {
            "past_medical_record": "既往史",
            "images": "图像：{p}张口内照片，随后{r}张X线片。"},
 }
-MAX_NEW_TOKENS = {"code_cls": 16, "code_report": 512}
 
 
 @dataclass(frozen=True)
@@ -73,25 +65,24 @@ def patient_facts(checkup: Checkup, task: str) -> str:
         lines.append(f"{labels['age']}: {checkup.age}")
     if checkup.gender:
         lines.append(f"{labels['gender']}: {checkup.gender}")
-    fields = ["chief_complaint"]
-    if task == "code_report":  # history helps the report, not the image-based class
-        fields += ["present_illness", "past_medical_record"]
-    lines += [f"{labels[f]}: {checkup.texts[f]}" for f in fields if checkup.texts.get(f)]
+    lines += [f"{labels[f]}: {checkup.texts[f]}" for f in get_task(task).prompt_fields
+              if checkup.texts.get(f)]
     return "\n".join(lines)
 
 
 def build_request(checkup: Checkup, task: str, options: PromptOptions) -> Request:
-    if (task, checkup.language) not in INSTRUCTIONS:
+    spec = get_task(task)
+    if checkup.language not in spec.instructions:
         raise ValueError(f"no prompt for task {task!r} in language {checkup.language!r}")
     photos, radios = select_images(checkup, options.max_images)
     labels = FACT_LABELS[checkup.language]
     text = "\n".join(part for part in (
         labels["images"].format(p=len(photos), r=len(radios)),
         patient_facts(checkup, task),
-        INSTRUCTIONS[task, checkup.language]) if part)
+        spec.instructions[checkup.language]) if part)
     images = tuple(checkup.image_root / "Photographs" / n for n in photos) + tuple(
         checkup.image_root / "Radiographs" / n for n in radios) if checkup.image_root else ()
-    tokens = (options.max_new_tokens or {}).get(task, MAX_NEW_TOKENS[task])
+    tokens = (options.max_new_tokens or {}).get(task, spec.max_new_tokens)
     return Request(sample_id=checkup.checkup_id, task=task, system=SYSTEM[checkup.language],
                    text=text, images=images, max_new_tokens=tokens,
                    max_pixels=options.max_pixels)
@@ -106,7 +97,8 @@ def request_hash(request: Request) -> str:
 
 def templates_hash() -> str:
     """The prompt hash of a run: every template, as data."""
-    payload = [PROMPT_VERSION, SYSTEM, sorted((f"{k[0]}/{k[1]}", v) for k, v in
-                                              INSTRUCTIONS.items()), FACT_LABELS, MAX_NEW_TOKENS]
+    tasks = [get_task(name) for name in task_names()]
+    payload = [PROMPT_VERSION, SYSTEM, FACT_LABELS,
+               {t.name: [t.instructions, t.prompt_fields, t.max_new_tokens] for t in tasks}]
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True)
                           .encode()).hexdigest()

@@ -1,0 +1,200 @@
+"""The harness as a library: the one entry point the CLI, the leaderboard worker and
+the app call. No argparse, no printing, no process exit.
+
+- ``score_predictions(predictions, references, options)``: score what a model said.
+- ``evaluate_model(backend, checkups, tasks, options)``: run a model, then score it
+  through the very same path (so predict-then-score gives identical numbers).
+- ``predict(...)``, ``write_predictions`` / ``read_predictions``, ``Scored.write``.
+
+Failures are never lost: every metric of a task is in every results document, and a
+run whose share of failed answers passes ``options.max_failure_rate`` is marked
+``"degraded"`` with the rates and the commonest errors.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eval_harness.data.checkup import Checkup
+from eval_harness.errors import DataError
+from eval_harness.models.base import ModelBackend
+from eval_harness.predictions import (
+    Prediction,
+    ReferenceSet,
+    align,
+    read_predictions,
+    references_from_checkups,
+    write_predictions,
+)
+from eval_harness.results import ResultsDocument, write_results
+from eval_harness.tasks import get_task, task_names
+from eval_harness.tasks.base import ScoreOptions
+from eval_harness.tasks.prompts import PromptOptions
+
+__all__ = ["PromptOptions", "ReferenceSet", "ScoreOptions", "Scored", "evaluate_model",
+           "predict", "read_predictions", "score_predictions", "write_predictions"]
+
+TOP_ERRORS = 5
+DEFAULT_SCORING = ScoreOptions()
+DEFAULT_PROMPT = PromptOptions()
+
+
+@dataclass
+class Scored:
+    """A results document and its per-sample records."""
+
+    document: ResultsDocument
+    samples: list[dict[str, Any]]
+
+    @property
+    def degraded(self) -> bool:
+        return self.document.status == "degraded"
+
+    def write(self, out_dir: Path | str) -> tuple[Path, Path]:
+        """``results.json`` and ``samples.jsonl``, each written atomically."""
+        return write_results(self.document, self.samples, out_dir)
+
+
+def _tasks_of(predictions: Sequence[Prediction], tasks: Sequence[str] | None,
+              source: str) -> list[str]:
+    present = {p.task for p in predictions}
+    if tasks is None:
+        return [t for t in task_names() if t in present]
+    lacking = [t for t in tasks if t not in present]
+    if lacking:
+        raise DataError.single(source, f"no predictions for task(s) {', '.join(lacking)} "
+                               f"(it has {', '.join(sorted(present)) or 'none'})",
+                               fix="drop them from --tasks, or predict them")
+    return list(tasks)
+
+
+def score_predictions(predictions: Sequence[Prediction], references: ReferenceSet,
+                      options: ScoreOptions = DEFAULT_SCORING, *,
+                      tasks: Sequence[str] | None = None, model: dict[str, Any] | None = None,
+                      prompt_hash: str | None = None,
+                      source: str = "predictions") -> Scored:
+    """Score predictions of one or more tasks (all tasks present when ``tasks`` is None).
+
+    A reference without a prediction is a recorded failure; a prediction for an id the
+    references lack, or a requested task with no prediction at all, is a DataError.
+    """
+    chosen = _tasks_of(predictions, tasks, source)
+    results, samples = {}, []
+    aligned = {}
+    for name in chosen:
+        aligned[name] = align(name, references.references, list(predictions), source)
+        results[name], task_samples = get_task(name).score(aligned[name], options)
+        samples.extend(task_samples)
+    document = ResultsDocument(
+        dataset=references.dataset_info(), model=model or {"backend": "predictions"},
+        tasks=results, bootstrap=options.bootstrap_info(), prompt_hash=prompt_hash,
+        serving=serving_summary(p for inp in aligned.values() for p in inp.predictions))
+    document.status, document.failures = failure_report(document, aligned, options)
+    return Scored(document, samples)
+
+
+def failure_report(document: ResultsDocument, aligned: dict[str, Any],
+                   options: ScoreOptions) -> tuple[str, dict[str, Any] | None]:
+    """("ok" | "degraded", the failure rates per task and the commonest errors)."""
+    rates = {name: result.n_failed / result.n if result.n else 0.0
+             for name, result in document.tasks.items()}
+    errors = Counter(p.error or "failed (no error message)"
+                     for inp in aligned.values() for p in inp.predictions if p.failed)
+    degraded = any(rate > options.max_failure_rate for rate in rates.values())
+    if not errors and not degraded:
+        return "ok", None
+    return ("degraded" if degraded else "ok"), {
+        "threshold": options.max_failure_rate,
+        "rate": rates,
+        "top_errors": [[message, count] for message, count in errors.most_common(TOP_ERRORS)],
+    }
+
+
+def serving_summary(predictions: Iterable[Prediction]) -> dict[str, Any] | None:
+    """Who answered, summed over samples: a served-model or fingerprint change mid-run
+    shows up as two keys. None when no prediction carries backend metadata."""
+    models: Counter[str] = Counter()
+    fingerprints: Counter[str] = Counter()
+    usage: Counter[str] = Counter()
+    retries = with_meta = 0
+    for pred in predictions:
+        if not pred.meta:
+            continue
+        with_meta += 1
+        meta = pred.meta
+        if meta.get("served_model"):
+            models[str(meta["served_model"])] += 1
+        if meta.get("system_fingerprint"):
+            fingerprints[str(meta["system_fingerprint"])] += 1
+        retries += int(meta.get("retries") or 0)
+        for key, value in (meta.get("usage") or {}).items():
+            if key in ("prompt_tokens", "completion_tokens") and isinstance(value, int):
+                usage[key] += value
+    if not with_meta:
+        return None
+    return {"samples_with_meta": with_meta, "served_models": dict(models),
+            "system_fingerprints": dict(fingerprints), "retries": retries,
+            "usage": dict(usage)}
+
+
+def predict(backend: ModelBackend, checkups: Sequence[Checkup], tasks: Sequence[str], *,
+            prompt: PromptOptions = DEFAULT_PROMPT, batch_size: int = 8,
+            cache: Any = None, progress: bool = False) -> tuple[list[Prediction] | None, Any]:
+    """Every (checkup, task) answered once, in task then checkup order.
+
+    Under ``accelerate launch`` each process answers its shard and the main process
+    gets everything (the others get None). Returns (predictions, this process's stats).
+    """
+    from eval_harness.distributed import gather, shard
+    from eval_harness.runner import run_model
+
+    ordered = sorted(checkups, key=lambda c: c.checkup_id)
+    local, stats = run_model(shard(ordered), list(tasks), backend, prompt=prompt,
+                             batch_size=batch_size, cache=cache, progress=progress)
+    gathered = gather(local)
+    if gathered is None:
+        return None, stats
+    order = {c.checkup_id: i for i, c in enumerate(ordered)}
+    return [p for task in tasks
+            for p in sorted((p for part in gathered for p in part[task]),
+                            key=lambda p: order[p.sample_id])], stats
+
+
+def evaluate_model(backend: ModelBackend, checkups: Sequence[Checkup], tasks: Sequence[str],
+                   options: ScoreOptions = DEFAULT_SCORING, *,
+                   prompt: PromptOptions = DEFAULT_PROMPT, dataset_name: str = "COde",
+                   split: str = "test", batch_size: int = 8, cache: Any = None,
+                   progress: bool = False, log_samples: bool = False) -> Scored | None:
+    """Run ``backend`` on ``checkups`` and score it; None on non-main processes."""
+    predictions, _ = predict(backend, checkups, tasks, prompt=prompt, batch_size=batch_size,
+                             cache=cache, progress=progress)
+    if predictions is None:
+        return None
+    return score_run(predictions, checkups, tasks, options, model=backend.describe(),
+                     prompt=prompt, dataset_name=dataset_name, split=split,
+                     log_samples=log_samples)
+
+
+def score_run(predictions: Sequence[Prediction], checkups: Sequence[Checkup],
+              tasks: Sequence[str], options: ScoreOptions, *, model: dict[str, Any],
+              prompt: PromptOptions, dataset_name: str, split: str,
+              log_samples: bool = False, source: str = "model run") -> Scored:
+    """Score a model's predictions on checkups, with each sample's prompt hash."""
+    from eval_harness.tasks.prompts import build_request, request_hash, templates_hash
+
+    references = references_from_checkups(sorted(checkups, key=lambda c: c.checkup_id),
+                                          name=dataset_name, split=split, source=source)
+    scored = score_predictions(predictions, references, options, tasks=tasks, model=model,
+                               prompt_hash=templates_hash(), source=source)
+    by_id = {c.checkup_id: c for c in checkups}
+    for s in scored.samples:
+        request = build_request(by_id[s["id"]], s["task"], prompt)
+        s["prompt_sha256"] = request_hash(request)
+        if log_samples:
+            s["prompt"] = request.text
+            s["images"] = [p.name for p in request.images]
+    return scored

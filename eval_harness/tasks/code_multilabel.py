@@ -1,0 +1,154 @@
+"""``code_multilabel``: every COde class the checkup shows.
+
+The reference is the checkup's class set from the label map (all mapped classes of
+its fine-grained anomalies, not only the primary one). Answers are read by
+``class_answers.extract_class_set``: every class named, or "none"; an answer naming
+no class is unparseable, never guessed. Failed and unparseable answers count as the
+empty set in the primary view. Point values from scikit-learn; CIs and paired tests
+from per-sample TP/FP/FN counts per class, whose sums give the same values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from eval_harness.errors import DataError
+from eval_harness.labels.classes import CLASSES, CLASSES_CN
+from eval_harness.tasks.base import ScoreOptions, Task, entry, provenance
+
+# Per-sample sufficient statistics: for each class in CLASSES order, (tp, fp, fn).
+STATS_FIELDS = tuple(f"{c}:{k}" for c in CLASSES for k in ("tp", "fp", "fn"))
+
+
+def _reference_answer(checkup) -> str:
+    return ", ".join(checkup.classes) if checkup.classes else "none"
+
+
+def set_counts(reference: Sequence[str], predicted: Sequence[str]) -> list[int]:
+    """(tp, fp, fn) per class for one sample, flattened in STATS_FIELDS order."""
+    ref, pred = set(reference), set(predicted)
+    return [int(v) for c in CLASSES for v in (c in ref and c in pred,
+                                              c in pred and c not in ref,
+                                              c in ref and c not in pred)]
+
+
+def _per_class(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    counts = np.atleast_2d(sums).reshape(-1, len(CLASSES), 3)
+    return counts[..., 0], counts[..., 1], counts[..., 2]
+
+
+def micro_f1_from_counts(sums: np.ndarray) -> np.ndarray:
+    tp, fp, fn = (x.sum(axis=1) for x in _per_class(sums))
+    denom = 2 * tp + fp + fn
+    return np.where(denom > 0, 2 * tp / np.where(denom > 0, denom, 1), 0.0)
+
+
+def macro_f1_from_counts(sums: np.ndarray) -> np.ndarray:
+    """scikit-learn's macro F1 with zero_division=0: a class never present on either
+    side scores 0 and stays in the mean."""
+    tp, fp, fn = _per_class(sums)
+    denom = 2 * tp + fp + fn
+    return np.where(denom > 0, 2 * tp / np.where(denom > 0, denom, 1), 0.0).mean(axis=1)
+
+
+def score(inp, options: ScoreOptions) -> tuple[Any, list[dict[str, Any]]]:
+    from eval_harness.metrics.classification import MULTILABEL_METRICS, multilabel_metrics
+    from eval_harness.metrics.stats import bootstrap_ci, sum_statistic
+    from eval_harness.results import TaskResult, sha256_text
+    from eval_harness.tasks.class_answers import extract_class_set, synonyms_id
+
+    missing = [r.sample_id for r in inp.references if not r.classes]
+    if missing:
+        raise DataError.single(inp.source, f"{len(missing)} reference(s) without a class set, "
+                               f"e.g. {', '.join(missing[:3])}")
+    refs = [tuple(r.classes) for r in inp.references]
+    extractions = [extract_class_set(p.text, p.failed) for p in inp.predictions]
+    predicted = [e.labels if e.status == "ok" else () for e in extractions]
+    counts = np.array([set_counts(r, p) for r, p in zip(refs, predicted, strict=True)],
+                      dtype=np.float64)
+    statistics = {"micro_f1": sum_statistic(micro_f1_from_counts),
+                  "macro_f1": sum_statistic(macro_f1_from_counts)}
+    answered = [i for i, e in enumerate(extractions) if e.status == "ok"]
+    views: dict[str, dict[str, dict[str, Any]]] = {}
+    per_class: dict[str, list[dict[str, Any]]] = {}
+    exact_all: list[float] = []
+    for view, index in (("all", list(range(len(refs)))), ("answered", answered)):
+        computed = multilabel_metrics([set(refs[i]) for i in index],
+                                      [set(predicted[i]) for i in index])
+        per_class[view] = computed["per_class"]
+        if view == "all":
+            exact_all = computed["metrics"]["exact_match"].per_sample or []
+        views[view] = {}
+        for name in MULTILABEL_METRICS:
+            result = computed["metrics"][name]
+            result.signature += f"|view:{view}|non_answer:empty_set|extraction:{synonyms_id()}"
+            ci = None
+            if result.value is not None:
+                data = (counts[index], statistics[name]) if name in statistics else \
+                    (np.asarray(result.per_sample), "mean")
+                ci = bootstrap_ci(data[0], data[1], n_resamples=options.resamples,
+                                  seed=options.seed, level=options.level)
+            elif view == "answered":
+                result.skipped = "no answered samples: every answer failed or was unparseable"
+            views[view][name] = entry(result, ci)
+    samples = [{
+        "id": ref.sample_id, "task": inp.task, "prediction": pred.text,
+        "status": ext.status, "extracted": list(ext.labels) if ext.labels is not None
+        else None, "reason": ext.reason, "reference": list(refs[i]),
+        "correct": exact_all[i], "set_stats": counts[i].astype(int).tolist(),
+        "hamming": float((counts[i].reshape(-1, 3)[:, 1:].sum()) / len(CLASSES)),
+        "target_sha256": sha256_text(", ".join(refs[i])),
+        **provenance(pred),
+    } for i, (ref, pred, ext) in enumerate(zip(inp.references, inp.predictions, extractions,
+                                                strict=True))]
+    return TaskResult(
+        task=inp.task, primary_metric=TASK.primary_metric, n=len(refs),
+        n_failed=sum(e.status == "failed" for e in extractions),
+        n_unparseable=sum(e.status == "unparseable" for e in extractions),
+        metrics=views["all"], answered=views["answered"],
+        tables={"per_class": per_class}, notes=list(inp.notes),
+    ), samples
+
+
+def paired_rows(a: list[dict], b: list[dict], resamples: int, seed: int) -> list:
+    from eval_harness.compare import Row, exact_mcnemar_p
+    from eval_harness.metrics.stats import paired_bootstrap, sum_statistic
+
+    if [s["reference"] for s in a] != [s["reference"] for s in b]:
+        raise DataError.single("compare", "code_multilabel: the runs disagree on reference "
+                               "class sets")
+    stats_a = np.array([s["set_stats"] for s in a], dtype=float)
+    stats_b = np.array([s["set_stats"] for s in b], dtype=float)
+    rows = [Row.from_bootstrap(TASK.name, name, paired_bootstrap(
+        stats_a, stats_b, sum_statistic(fn), resamples, seed))
+        for name, fn in (("micro_f1", micro_f1_from_counts),
+                         ("macro_f1", macro_f1_from_counts))]
+    correct_a, correct_b = [s["correct"] for s in a], [s["correct"] for s in b]
+    rows.append(Row.from_bootstrap(TASK.name, "exact_match", paired_bootstrap(
+        correct_a, correct_b, "mean", resamples, seed), exact_mcnemar_p(correct_a, correct_b)))
+    rows.append(Row.from_bootstrap(TASK.name, "hamming_loss", paired_bootstrap(
+        [s["hamming"] for s in a], [s["hamming"] for s in b], "mean", resamples, seed)))
+    return rows
+
+
+TASK = Task(
+    name="code_multilabel",
+    description="Every COde anomaly class the checkup shows (its class set).",
+    instructions={
+        "en": ("List every one of these oro-dental anomalies that this checkup shows: "
+               + ", ".join(CLASSES) + ". Answer with the class names only, separated by "
+               "commas, or 'none'."),
+        "cn": ("列出本次检查显示的以下所有口腔异常："
+               + "、".join(CLASSES_CN[c] for c in CLASSES) + "。只回答类别名称，用逗号分隔；"
+               "若都没有，回答“无”。"),
+    },
+    max_new_tokens=48,
+    prompt_fields=("chief_complaint",),
+    primary_metric="micro_f1",
+    reference_answer=_reference_answer,
+    score=score,
+    paired_rows=paired_rows,
+)
