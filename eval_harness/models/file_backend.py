@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
+from eval_harness.hashing import sha256_file
 from eval_harness.models.base import Request, Response
 from eval_harness.predictions import read_predictions
 
@@ -14,7 +14,7 @@ class PredictionsBackend:
     def __init__(self, path: str) -> None:
         self.path = Path(path)
         self.by_key = {(p.sample_id, p.task): p for p in read_predictions(self.path)}
-        self.sha256 = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        self.sha256 = sha256_file(self.path)
 
     def describe(self) -> dict[str, Any]:
         return {"backend": "predictions", "name": self.path.stem, "sha256": self.sha256}
