@@ -16,7 +16,6 @@ from eval_harness.models.openai_backend import (
     BASE_URL_ENV,
     LOCAL_DUMMY_KEY,
     OpenAIBackend,
-    _downscale,
     _host_only,
     _retry_after,
 )
@@ -64,8 +63,8 @@ def backend(server: FakeOpenAIServer, **kwargs: object) -> OpenAIBackend:
                          **options)  # type: ignore[arg-type]
 
 
-def decode_data_url(url: str) -> Image.Image:
-    prefix = "data:image/jpeg;base64,"
+def decode_data_url(url: str, image_format: str = "png") -> Image.Image:
+    prefix = f"data:image/{image_format};base64,"
     assert url.startswith(prefix)
     return Image.open(io.BytesIO(base64.b64decode(url[len(prefix):])))
 
@@ -97,7 +96,7 @@ def test_success_with_images_system_and_meta(images: dict[str, Path]) -> None:
     assert parts[2]["text"] == "Is it caries?"
     photo = decode_data_url(parts[0]["image_url"]["url"])
     xray = decode_data_url(parts[1]["image_url"]["url"])
-    assert photo.format == "JPEG" and photo.mode == "RGB" and xray.mode == "RGB"
+    assert photo.format == "PNG" and photo.mode == "RGB" and xray.mode == "RGB"
     assert photo.width * photo.height <= 100 * 100  # downscaled to the request's bound
     assert abs(photo.width / photo.height - 4 / 3) < 0.05  # aspect ratio kept
     assert xray.size == (120, 80)  # small images are never upscaled
@@ -258,7 +257,8 @@ def test_key_never_in_describe_repr_or_error() -> None:
     assert description["backend"] == "openai" and description["name"] == "gpt-test"
     assert description["base_url"] == server.base_url.removesuffix("/v1")
     assert description["decoding"] == {"temperature": 0.0, "max_tokens": "per task",
-                                       "seed": None, "max_pixels": "per task"}
+                                       "seed": None, "max_pixels": "per task",
+                                       "image_format": "png"}
     assert description["concurrency"] == 8
 
 
@@ -296,9 +296,22 @@ def test_retry_after_parsing() -> None:
     assert _retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) < 0  # past date
 
 
-def test_downscale_bound_and_host_only() -> None:
-    for size in [(1000, 1), (997, 613), (28, 28 * 600)]:
-        small = _downscale(Image.new("RGB", size), 401_408)
-        assert small.width * small.height <= 401_408
+def test_jpeg_on_request_and_bad_format_refused(images: dict[str, Path]) -> None:
+    """PNG by default (lossless: the pixels hf sees); JPEG only when asked, and the
+    choice is in describe(), so the two never share cached answers."""
+    with FakeOpenAIServer() as server:
+        jpeg = backend(server, image_format="jpeg")
+        jpeg.generate([req(images=(images["photo"],), max_pixels=100 * 100)])
+        png = backend(server)
+    photo = decode_data_url(server.requests[0].body["messages"][0]["content"][0]
+                            ["image_url"]["url"], "jpeg")
+    assert photo.format == "JPEG" and photo.width * photo.height <= 100 * 100
+    assert jpeg.describe()["decoding"]["image_format"] == "jpeg"
+    assert png.describe()["decoding"]["image_format"] == "png"
+    with pytest.raises(ValueError, match="image_format"):
+        OpenAIBackend("gpt-test", base_url="http://127.0.0.1:9", image_format="webp")
+
+
+def test_host_only() -> None:
     assert _host_only("https://user:pw@api.example.com:8443/v1?x=1") == \
         "https://api.example.com:8443"

@@ -1,7 +1,9 @@
-"""Opening checkup images safely: pixel cap, truncation and format errors as DataError."""
+"""Opening checkup images safely (pixel cap, truncation and format errors as DataError)
+and the one resize every model backend applies before an image reaches a model."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
@@ -43,3 +45,29 @@ def open_image(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS,
         raise DataError.single(str(path), f"unreadable image ({err})", **where,
                                fix="re-export the image as a complete JPEG") from None
     return image
+
+
+def resize_to_budget(image: Image.Image, max_pixels: int) -> Image.Image:
+    """RGB copy of ``image`` with width * height <= max_pixels, aspect ratio kept,
+    never upscaled (bicubic)."""
+    image = image.convert("RGB")
+    width, height = image.size
+    if width * height <= max_pixels:
+        return image
+    scale = math.sqrt(max_pixels / (width * height))
+    new_w, new_h = max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
+    if new_w * new_h > max_pixels:
+        # Float rounding, or a 1-pixel floor on a sliver of an image, left it over budget.
+        if new_w >= new_h:
+            new_w = max(1, max_pixels // new_h)
+        else:
+            new_h = max(1, max_pixels // new_w)
+    return image.resize((new_w, new_h), Image.Resampling.BICUBIC)
+
+
+def model_image(path: Path, max_pixels: int, *, checkup_id: str | None = None) -> Image.Image:
+    """The pixels a model is shown for ``path``: opened safely, RGB, within
+    ``max_pixels``. Every backend (``hf``, ``openai``) goes through this function, so
+    the same request shows every model the same image."""
+    with open_image(Path(path), checkup_id=checkup_id) as image:
+        return resize_to_budget(image, max_pixels)
