@@ -130,6 +130,8 @@ def test_describe(backend, tiny_dir: Path) -> None:
     assert info["name"] == str(tiny_dir)
     assert info["revision"] is None  # a local folder has no commit
     assert info["adapter"] is None and info["adapter_sha256"] is None
+    assert info["adapter_files_sha256"] is None
+    assert len(info["model_sha256"]) == 64  # weights, configs, tokenizer: in the cache key
     assert info["decoding"]["do_sample"] is False
     assert info["dtype"] == "float32"
     assert info["cls_mode"] == "generate"
@@ -166,6 +168,8 @@ def test_adapter_changes_outputs_and_merge_matches(tiny_dir: Path, adapter_dir: 
     expected = hashlib.sha256((adapter_dir / "adapter_model.safetensors").read_bytes())
     info = applied.describe()
     assert info["adapter_sha256"] == expected.hexdigest()
+    assert info["adapter_files_sha256"] not in (None, info["adapter_sha256"])  # + config
+    assert info["model_sha256"] == backend.describe()["model_sha256"]
     assert info["adapter"] == str(adapter_dir)
     assert info["merged"] is False and merged.describe()["merged"] is True
 
@@ -212,7 +216,7 @@ def test_bad_options_rejected(tiny_dir: Path) -> None:
 def test_resize_to_budget_keeps_aspect() -> None:
     from PIL import Image
 
-    from eval_harness.models.hf import resize_to_budget
+    from eval_harness.data.images import resize_to_budget
 
     image = Image.new("L", (400, 100))
     out = resize_to_budget(image, 100 * 100)
@@ -220,6 +224,9 @@ def test_resize_to_budget_keeps_aspect() -> None:
     assert out.size[0] * out.size[1] <= 100 * 100
     assert out.size == (200, 50)
     assert resize_to_budget(Image.new("RGB", (10, 10)), 1000).size == (10, 10)
+    for size in [(1000, 1), (997, 613), (28, 28 * 600), (1, 500_000), (500_000, 2)]:
+        small = resize_to_budget(Image.new("RGB", size), 401_408)
+        assert small.width * small.height <= 401_408
 
 
 def test_failed_batch_falls_back_to_one_at_a_time(tiny_dir: Path, images: list[Path],
@@ -294,3 +301,51 @@ def test_run_cli_with_lora_and_score_mode(tiny_dir: Path, adapter_dir: Path, syn
     ranked = [x for x in lines if x["task"] == "code_cls"]
     assert all(x["prediction"] in CLASSES and abs(sum(x["scores"].values()) - 1) < 1e-5
                for x in ranked)
+
+
+def test_hf_and_openai_show_the_same_pixels(backend, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """One request, two backends: the image hf hands its processor and the image the
+    OpenAI-compatible server decodes from the payload are the same pixels."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from eval_harness.models.openai_backend import OpenAIBackend
+    from tests.fake_openai_server import FakeOpenAIServer
+
+    rng = np.random.default_rng(0)
+    paths = [tmp_path / "photo.jpg", tmp_path / "xray.png", tmp_path / "rgba.png"]
+    # Noise, so any difference in resampling, rounding or lossy encoding shows.
+    Image.fromarray(rng.integers(0, 256, (301, 397, 3), dtype=np.uint8)).save(paths[0])
+    Image.fromarray(rng.integers(0, 256, (90, 70), dtype=np.uint8)).save(paths[1])
+    Image.fromarray(rng.integers(0, 256, (150, 213, 4), dtype=np.uint8), "RGBA").save(paths[2])
+    request = Request("0009-001", "code_report", None, "Write the diagnostic report.",
+                      tuple(paths), max_new_tokens=2, max_pixels=97 * 89)
+
+    seen: list[Image.Image] = []
+    real_encode = backend._encode
+
+    def spy(texts, images):
+        seen.extend(images)
+        return real_encode(texts, images)
+
+    monkeypatch.setattr(backend, "_encode", spy)
+    assert not backend.generate([request])[0].failed
+    monkeypatch.setenv("CODEBENCH_TEST_KEY", "k")
+    with FakeOpenAIServer() as server:
+        sent = OpenAIBackend("m", base_url=server.base_url, api_key_env="CODEBENCH_TEST_KEY",
+                             max_retries=0).generate([request])
+    assert not sent[0].failed, sent[0].error
+    urls = [p["image_url"]["url"] for p in server.requests[0].body["messages"][-1]["content"]
+            if p["type"] == "image_url"]
+    decoded = [Image.open(io.BytesIO(base64.b64decode(u.split(",", 1)[1]))) for u in urls]
+    assert len(seen) == len(decoded) == 3
+    for hf_image, api_image in zip(seen, decoded, strict=True):
+        assert api_image.format == "PNG"  # lossless: the server sees these exact pixels
+        assert hf_image.mode == api_image.mode == "RGB"
+        assert hf_image.size == api_image.size
+        assert hf_image.tobytes() == api_image.tobytes()
+    assert seen[0].width * seen[0].height <= 97 * 89 < 301 * 397  # really resized

@@ -7,17 +7,21 @@ that importing the harness stays fast.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
-import math
 import re
+import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from PIL import Image
 
-from eval_harness.data.images import open_image
+from eval_harness.data.images import model_image
 from eval_harness.errors import DataError
+from eval_harness.hashing import content_hash, file_sha256
 from eval_harness.labels.classes import CLASSES
 from eval_harness.models.base import Request, Response
 
@@ -26,10 +30,17 @@ DEVICES = ("cpu", "cuda", "auto")
 CLS_MODES = ("generate", "score")
 CLS_TASK = "code_cls"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
+ADAPTER_FILES = ("adapter_config.json", ADAPTER_WEIGHTS)
+# What a checkpoint's answers depend on: weights (safetensors only: pickle is refused),
+# configs (model, generation, processor, shard index), tokenizer and chat template.
+# The hub download fetches only these too, so a pickle file never lands on disk.
+MODEL_PATTERNS = ("*.safetensors", "*.json", "*.jinja", "*.txt", "*.model", "*.tiktoken")
+HUB_PROBE_TIMEOUT = 3.0  # seconds to reach the hub before calling the network missing
 
 
+@functools.cache
 def _processor_class():
-    """Build the image-only processor class lazily (transformers is a heavy import)."""
+    """The image-only processor class, built once and lazily (transformers is heavy)."""
     from transformers import Qwen2_5_VLProcessor
 
     class ImageOnlyQwenProcessor(Qwen2_5_VLProcessor):
@@ -53,27 +64,15 @@ def __getattr__(name: str) -> Any:
     # ``from eval_harness.models.hf import ImageOnlyQwenProcessor`` works, and the
     # class is created once, without importing transformers at module import.
     if name == "ImageOnlyQwenProcessor":
-        return _processor_class_cached()
+        return _processor_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def resize_to_budget(image: Image.Image, max_pixels: int) -> Image.Image:
-    """RGB copy of ``image`` with width*height <= max_pixels, aspect ratio kept."""
-    image = image.convert("RGB")
-    width, height = image.size
-    if width * height <= max_pixels:
-        return image
-    scale = math.sqrt(max_pixels / (width * height))
-    size = (max(1, math.floor(width * scale)), max(1, math.floor(height * scale)))
-    return image.resize(size, Image.Resampling.BICUBIC)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def model_files(folder: Path) -> list[Path]:
+    """The files of a checkpoint folder its answers depend on (top level only: a
+    trainer's ``checkpoint-*/`` subfolders are not part of the model)."""
+    return sorted({p for pattern in MODEL_PATTERNS for p in folder.glob(pattern)
+                   if p.is_file() and not p.name.startswith(".")})
 
 
 def _require_safetensors(folder: Path, what: str) -> None:
@@ -101,16 +100,72 @@ def _local_dir(name: str) -> Path | None:
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
 
 
+def _hub_reachable(endpoint: str, timeout: float) -> bool:
+    """Whether the hub answers HTTP (any status) within ``timeout`` seconds.
+
+    An HTTP request, not a bare TCP connect: sandboxes and proxies accept connections
+    they never answer. Run in a thread so that a hanging DNS lookup (which takes no
+    timeout) cannot stall the caller either."""
+    result: list[bool] = []
+
+    def probe() -> None:
+        request = urllib.request.Request(endpoint.rstrip("/") + "/api/models", method="HEAD")
+        try:
+            urllib.request.urlopen(request, timeout=timeout).close()
+            result.append(True)
+        except urllib.error.HTTPError:
+            result.append(True)  # an answer, even 4xx/5xx: the network is there
+        except (OSError, ValueError):  # URLError, timeouts, refused, bad URL
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True, name="hub-probe")
+    thread.start()
+    thread.join(timeout + 0.5)
+    return bool(result and result[0])
+
+
+def hub_snapshot(repo_id: str, patterns: tuple[str, ...], what: str) -> tuple[Path, str]:
+    """(local snapshot folder, commit) of a hub repo: the cached copy when there is one,
+    else a download of just ``patterns``. No network (or HF_HUB_OFFLINE) is a DataError
+    at once, not a minute of the hub client's retries."""
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        folder = Path(snapshot_download(repo_id, allow_patterns=list(patterns),
+                                        local_files_only=True))
+    except (LocalEntryNotFoundError, OSError, ValueError):
+        folder = None
+    if folder is not None:
+        return folder, folder.name
+    fix = f"download it where there is a network (hf download {repo_id}), or give a local folder"
+    if constants.HF_HUB_OFFLINE:
+        raise DataError.single(repo_id, f"{what} is not in the local hub cache and "
+                               "HF_HUB_OFFLINE is set", fix=fix)
+    if not _hub_reachable(constants.ENDPOINT, HUB_PROBE_TIMEOUT):
+        raise DataError.single(repo_id, f"{what} is not in the local hub cache and "
+                               f"{_host(constants.ENDPOINT)} cannot be reached (no network?)",
+                               fix=fix)
+    try:
+        folder = Path(snapshot_download(repo_id, allow_patterns=list(patterns)))
+    except (HfHubHTTPError, OSError, ValueError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataError.single(repo_id, f"cannot download the {what}: {first}",
+                               fix=fix) from None
+    return folder, folder.name
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or url
+
+
 def _adapter_folder(adapter: str) -> Path:
     """Local folder holding the adapter's config and safetensors weights."""
     folder = _local_dir(adapter)
     if folder is None:
-        from huggingface_hub import snapshot_download
-
         # Only the safetensors file is fetched, so a pickle-only adapter ends up
         # refused below instead of being unpickled by peft.
-        folder = Path(snapshot_download(
-            adapter, allow_patterns=["adapter_config.json", ADAPTER_WEIGHTS]))
+        folder, _ = hub_snapshot(adapter, ADAPTER_FILES, "adapter")
     if not (folder / ADAPTER_WEIGHTS).is_file():
         raise DataError.single(adapter, f"adapter has no {ADAPTER_WEIGHTS}; pickle adapters "
                                "are refused", fix="save the adapter with safe_serialization=True")
@@ -139,11 +194,17 @@ class HFBackend:
         self.cls_mode = cls_mode
         self.device = self._resolve_device(device)
         self.dtype = self._resolve_dtype(dtype)
+        # Everything loads from one local folder (a hub id: its cached snapshot), and
+        # that folder's files are hashed before loading: the hash names exactly the
+        # weights, configs and tokenizer that answered, so the response cache can never
+        # serve the answers of a checkpoint that was since rebuilt in place.
+        self.folder, self.revision = self._resolve_folder()
+        self.model_sha256 = content_hash(model_files(self.folder), root=self.folder)
         self.model = self._load_model()
-        self.revision = getattr(self.model.config, "_commit_hash", None)
         self.adapter_sha256: str | None = None
+        self.adapter_files_sha256: str | None = None
         if adapter:
-            self.adapter_sha256 = self._apply_adapter(adapter, merge)
+            self._apply_adapter(adapter, merge)
         self.processor = self._load_processor()
         self.tokenizer = self.processor.tokenizer
         # Batched generation only lines up new tokens when prompts are left-padded.
@@ -164,32 +225,43 @@ class HFBackend:
             return torch.bfloat16 if use_bf16 else torch.float32
         return getattr(torch, dtype)
 
+    def _resolve_folder(self) -> tuple[Path, str | None]:
+        """(local folder, hub commit or None): a hub id becomes its cached snapshot."""
+        local = _local_dir(self.name)
+        if local is None:
+            local, revision = hub_snapshot(self.name, MODEL_PATTERNS, "model")
+        else:
+            revision = None
+        _require_safetensors(local, "model folder")
+        return local, revision
+
     def _load_model(self):
         from transformers import AutoModelForImageTextToText
 
-        local = _local_dir(self.name)
-        if local is not None:
-            _require_safetensors(local, "model folder")
         try:
             model = AutoModelForImageTextToText.from_pretrained(
-                self.name, dtype=self.dtype, use_safetensors=True, trust_remote_code=False)
-        except OSError as err:  # hub id not cached and no network, missing files, ...
+                str(self.folder), dtype=self.dtype, use_safetensors=True,
+                trust_remote_code=False, local_files_only=True)
+        except OSError as err:  # missing or unreadable files, ...
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise DataError.single(self.name, f"cannot load the model: {first}",
                                    fix="download it first, or give a local folder") from None
         return model.to(self.device).eval()
 
-    def _apply_adapter(self, adapter: str, merge: bool) -> str:
+    def _apply_adapter(self, adapter: str, merge: bool) -> None:
         from peft import PeftModel
 
         folder = _adapter_folder(adapter)
         # Hash before loading: the hash names exactly the weights that were applied.
-        digest = sha256_file(folder / ADAPTER_WEIGHTS)
-        model = PeftModel.from_pretrained(self.model, str(folder), is_trainable=False)
+        # The config counts too (lora_alpha scales every update).
+        self.adapter_sha256 = file_sha256(folder / ADAPTER_WEIGHTS)
+        self.adapter_files_sha256 = content_hash(
+            [p for p in (folder / name for name in ADAPTER_FILES) if p.is_file()], root=folder)
+        model = PeftModel.from_pretrained(self.model, str(folder), is_trainable=False,
+                                          local_files_only=True)
         if merge:
             model = model.merge_and_unload()
         self.model = model.eval()
-        return digest
 
     def _load_processor(self):
         from transformers import AutoTokenizer
@@ -199,16 +271,17 @@ class HFBackend:
 
         # Parts loaded one by one: AutoProcessor on an image-only folder returns just
         # the tokenizer, and the real checkpoints' video processor needs torchvision.
-        tokenizer = AutoTokenizer.from_pretrained(self.name, trust_remote_code=False)
-        image_processor = Qwen2VLImageProcessorPil.from_pretrained(self.name)
+        folder = str(self.folder)
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False,
+                                                  local_files_only=True)
+        image_processor = Qwen2VLImageProcessorPil.from_pretrained(folder,
+                                                                   local_files_only=True)
         template = tokenizer.chat_template or self._local_chat_template()
-        return _processor_class_cached()(image_processor=image_processor, tokenizer=tokenizer,
-                                         chat_template=template)
+        return _processor_class()(image_processor=image_processor, tokenizer=tokenizer,
+                                  chat_template=template)
 
     def _local_chat_template(self) -> str | None:
-        local = _local_dir(self.name)
-        if local is None:
-            return None
+        local = self.folder
         if (local / "chat_template.jinja").is_file():
             return (local / "chat_template.jinja").read_text(encoding="utf-8")
         if (local / "chat_template.json").is_file():
@@ -223,8 +296,11 @@ class HFBackend:
             "backend": "hf",
             "name": self.name,
             "revision": self.revision,
+            # Content hashes (weights, configs, tokenizer): part of the cache key.
+            "model_sha256": self.model_sha256,
             "adapter": self.adapter,
             "adapter_sha256": self.adapter_sha256,
+            "adapter_files_sha256": self.adapter_files_sha256,
             "merged": self.merged,
             "dtype": str(self.dtype).removeprefix("torch."),
             "decoding": {"do_sample": False, "num_beams": 1, "padding_side": "left",
@@ -261,11 +337,8 @@ class HFBackend:
 
     def _load_images(self, request: Request) -> list[Image.Image]:
         budget = self._pixel_budget(request)
-        images = []
-        for path in request.images:
-            with open_image(Path(path), checkup_id=request.sample_id) as image:
-                images.append(resize_to_budget(image, budget))
-        return images
+        return [model_image(Path(path), budget, checkup_id=request.sample_id)
+                for path in request.images]
 
     def _prompt(self, request: Request, n_images: int) -> str:
         messages: list[dict[str, Any]] = []
@@ -366,13 +439,6 @@ class HFBackend:
     def _free_memory(self) -> None:
         if self.device == "cuda":
             self._torch.cuda.empty_cache()
-
-
-def _processor_class_cached():
-    cls = globals().get("ImageOnlyQwenProcessor")
-    if cls is None:
-        cls = globals()["ImageOnlyQwenProcessor"] = _processor_class()
-    return cls
 
 
 def _failed(err: BaseException) -> Response:
