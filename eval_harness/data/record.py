@@ -37,9 +37,22 @@ def checkup_from_dict(meta: dict[str, Any], *, anomaly_map: AnomalyMap, image_ro
         raise DataError.single(source, f"record lacks {', '.join(missing)}", line=line,
                                checkup_id=meta.get("checkup_id"),
                                fix="write the file with `python -m eval_harness data export`")
+    where = {"line": line, "checkup_id": meta.get("checkup_id")}
+    wrong = [k for k, kind in (("texts", dict), ("photographs", list), ("radiographs", list),
+                               ("anomalies", list), ("checkup_id", str), ("split", str))
+             if not isinstance(meta[k], kind)]
+    wrong += [f"texts.{f}" for f in TEXT_FIELDS if not isinstance(texts.get(f), str)]
+    if wrong:
+        raise DataError.single(source, f"wrong type for {', '.join(wrong)}", **where,
+                               fix="write the file with `python -m eval_harness data export`")
+    try:
+        row_id = int(meta["row_id"])
+    except (TypeError, ValueError):
+        raise DataError.single(source, f"row_id {meta['row_id']!r} is not an integer",
+                               **where) from None
     anomalies = tuple(meta["anomalies"])
     return Checkup(
-        checkup_id=meta["checkup_id"], patient_id=meta["patient_id"], row_id=int(meta["row_id"]),
+        checkup_id=meta["checkup_id"], patient_id=meta["patient_id"], row_id=row_id,
         age=meta["age"], gender=meta["gender"], visit_time=meta["visit_time"],
         photographs=tuple(meta["photographs"]), radiographs=tuple(meta["radiographs"]),
         language=meta["language"], texts={f: texts[f] for f in TEXT_FIELDS},

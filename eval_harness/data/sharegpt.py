@@ -61,6 +61,13 @@ def load_jsonl(path: Path | str, *, anomaly_map: AnomalyMap | None = None) -> li
             raise DataError.single(str(path), "line lacks 'messages' or 'code'", line=number,
                                    fix="write the file with `data export --format jsonl`")
         meta = line["code"]
+        if not isinstance(meta, dict):
+            raise DataError.single(str(path), f"'code' must be an object, not "
+                                   f"{type(meta).__name__}", line=number,
+                                   fix="write the file with `data export --format jsonl`")
+        if not isinstance(line.get("images", []), list):
+            raise DataError.single(str(path), "'images' must be a list of paths", line=number,
+                                   checkup_id=meta.get("checkup_id"))
         checkups.append(checkup_from_dict(meta, anomaly_map=amap, source=str(path),
                                           line=number, image_root=_image_root(
                                               path, line.get("images", []), meta, number)))
