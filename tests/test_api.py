@@ -169,7 +169,7 @@ def test_failure_threshold_marks_degraded(test_split) -> None:
 def test_requested_task_without_predictions_is_an_error(test_split) -> None:
     from eval_harness.errors import DataError
 
-    with pytest.raises(DataError, match="no predictions for task.*code_report"):
+    with pytest.raises(DataError, match=r"no predictions for task.*code_report"):
         api.score_predictions(_predictions(test_split), _refs(test_split), FAST,
                               tasks=["code_cls", "code_report"])
 

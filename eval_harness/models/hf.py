@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from PIL import Image
 
 from eval_harness.data.images import model_image
-from eval_harness.errors import DataError
+from eval_harness.errors import DataError, UsageError
 from eval_harness.hashing import content_hash, file_sha256
 from eval_harness.labels.classes import CLASSES
 from eval_harness.models.base import Request, Response
@@ -179,11 +179,11 @@ class HFBackend:
                  dtype: str = "auto", device: str = "cpu", max_pixels: int | None = None,
                  cls_mode: str = "generate") -> None:
         if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+            raise UsageError(f"dtype must be one of {DTYPES}, got {dtype!r}")
         if device not in DEVICES:
-            raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+            raise UsageError(f"device must be one of {DEVICES}, got {device!r}")
         if cls_mode not in CLS_MODES:
-            raise ValueError(f"cls_mode must be one of {CLS_MODES}, got {cls_mode!r}")
+            raise UsageError(f"cls_mode must be one of {CLS_MODES}, got {cls_mode!r}")
         import torch
 
         self._torch = torch
