@@ -159,9 +159,16 @@ def predict(backend: ModelBackend, checkups: Sequence[Checkup], tasks: Sequence[
     if gathered is None:
         return None, stats
     order = {c.checkup_id: i for i, c in enumerate(ordered)}
-    return [p for task in tasks
-            for p in sorted((p for part in gathered for p in part[task]),
-                            key=lambda p: order[p.sample_id])], stats
+    predictions = [p for task in tasks
+                   for p in sorted((p for part in gathered for p in part[task]),
+                                   key=lambda p: order[p.sample_id])]
+    keys = {(p.sample_id, p.task) for p in predictions}
+    if len(keys) != len(predictions) or len(keys) != len(ordered) * len(tasks):
+        # Shards that overlap or miss checkups would be silently deduplicated by the
+        # scorer's alignment: refuse instead.
+        raise RuntimeError(f"gathered {len(predictions)} predictions for {len(keys)} distinct "
+                           f"(checkup, task) pairs; expected {len(ordered) * len(tasks)}")
+    return predictions, stats
 
 
 def evaluate_model(backend: ModelBackend, checkups: Sequence[Checkup], tasks: Sequence[str],
