@@ -1,147 +1,110 @@
-"""Score all published peer runs (both tasks, with bootstrap CIs) and time each metric.
+"""The product's scoring path against a peer-style scorer, over all published peer runs.
 
-Run: .venv/bin/python -m benchmarks.bench_scoring [--cosine-runs 2] [--resamples 1000]
+Run: .venv/bin/python -m benchmarks.bench_scoring [--workers 2] [--resamples 1000]
 
-Prints total seconds for classification + BLEU + ROUGE + METEOR + clinical over
-every run (target <= 120 s on 2 cores), the cost per prediction of each metric, and
-for MiniLM cosine the ratio of a repeated scoring of the same texts to the first
-(target < 5%), measured in one process with a fresh embedding cache.
+Both are timed in this one run, on the same machine state:
+
+- peer-style: what a plain evaluation script does (the public peer harness's way):
+  sequential, scikit-learn accuracy and weighted P/R/F1, sacrebleu sentence BLEU and
+  nltk METEOR per report; no CIs, no ROUGE, no clinical metrics.
+- ours: ``eval_harness.api.score_many`` -- the code the CLI and the leaderboard run --
+  with every metric of code_cls and code_report except the embedding cosine (switched
+  off: the peer-style set has none), 95% bootstrap CIs for both views, over
+  ``--workers`` processes.
+
+Prints both wall times, the ratio peer-style / ours (goal >= 3) and the largest
+difference between the numbers the two compute in common (goal: 0).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
-from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-
-import numpy as np
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "data" / "peer-runs" / "pocket-dentist-code"
 
 
-def score_run(run: Path, resamples: int) -> tuple[dict[str, float], dict[str, int]]:
-    """Every metric of one run, timed per metric family (runs in a worker process)."""
-    from eval_harness.metrics import clinical, text
-    from eval_harness.metrics.classification import classification_metrics
-    from eval_harness.metrics.stats import ConfusionData, bootstrap_ci, sum_statistic
+def peer_style(run: Path) -> dict[str, float]:
+    """One run the plain way. Failed answers count as wrong / empty, as ours do."""
+    import sacrebleu
+    from nltk.corpus import wordnet
+    from nltk.translate.meteor_score import meteor_score
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+    from eval_harness.labels.classes import CLASSES
     from eval_harness.predictions import peer_run_inputs
     from eval_harness.tasks.class_answers import extract_class
 
-    seconds: dict[str, float] = defaultdict(float)
-    counts: dict[str, int] = defaultdict(int)
-    ci = {"n_resamples": resamples, "seed": 0}
-
-    def timed(name: str, n: int, fn, *a):
-        start = time.perf_counter()
-        out = fn(*a)
-        seconds[name] += time.perf_counter() - start
-        counts[name] += n
-        return out
-
     inputs = peer_run_inputs(run)
     cls = inputs["code_cls"]
-    refs = [r.primary for r in cls.references]
+    truth = [r.primary for r in cls.references]
+    guess = [extract_class(p.text, p.failed).label or "none" for p in cls.predictions]
+    _, _, f1, _ = precision_recall_fscore_support(truth, guess, labels=list(CLASSES),
+                                                  average="weighted", zero_division=0)
+    report = inputs["code_report"]
+    bleu, meteor = [], []
+    for pred, ref in zip(report.predictions, report.references, strict=True):
+        hyp = "" if pred.failed or pred.text is None else pred.text
+        bleu.append(sacrebleu.sentence_bleu(hyp, [ref.report]).score / 100)
+        tokens = hyp.split()
+        meteor.append(meteor_score([ref.report.split()], tokens, wordnet=wordnet)
+                      if tokens else 0.0)
+    return {"code_cls/accuracy": accuracy_score(truth, guess), "code_cls/weighted_f1": f1,
+            "code_report/bleu_sentence_mean": sum(bleu) / len(bleu),
+            "code_report/meteor": sum(meteor) / len(meteor)}
 
-    def classify():
-        ext = [extract_class(p.text, p.failed) for p in cls.predictions]
-        classification_metrics(refs, ext)
-        labels = [e.label if e.status == "ok" else None for e in ext]
-        bootstrap_ci(ConfusionData.from_labels(refs, labels), "macro_f1", **ci)
 
-    timed("classification", len(refs), classify)
-    rpt = inputs["code_report"]
-    hyps = ["" if p.failed or p.text is None else p.text for p in rpt.predictions]
-    refs_text = [r.report for r in rpt.references]
-    classes = [r.primary for r in rpt.references]
-    n = len(hyps)
+def ours(runs: list[Path], workers: int, resamples: int) -> list[dict[str, float]]:
+    from eval_harness import api
+    from eval_harness.predictions import read_peer_run
 
-    def bleu():
-        stats = text.bleu_sufficient_stats(hyps, refs_text)
-        text.corpus_bleu(hyps, refs_text, stats=stats)
-        mean = text.sentence_bleu_mean(hyps, refs_text, stats=stats)
-        bootstrap_ci(np.array(stats, dtype=float), sum_statistic(text.bleu_from_stats_batch),
-                     **ci)
-        bootstrap_ci(mean.per_sample, "mean", **ci)
+    def jobs():
+        for run in runs:
+            references, predictions = read_peer_run(run)
+            yield api.ScoreJob(predictions, references, model={"name": run.name})
 
-    def rouge():
-        for result in text.rouge(hyps, refs_text).values():
-            bootstrap_ci(result.per_sample, "mean", **ci)
-
-    def clinical_all():
-        bootstrap_ci(clinical.primary_class_accuracy(hyps, classes, "en").per_sample, "mean",
-                     **ci)
-        f1 = clinical.clinical_efficacy_f1(hyps, refs_text, "en")
-        bootstrap_ci(np.asarray(f1.details["sufficient_stats"]),
-                     sum_statistic(clinical.macro_f1_from_counts), **ci)
-        bootstrap_ci(clinical.section_completeness(hyps, "en").per_sample, "mean", **ci)
-
-    timed("bleu", n, bleu)
-    timed("rouge", n, rouge)
-    timed("meteor", n, lambda: bootstrap_ci(text.meteor(hyps, refs_text).per_sample, "mean",
-                                            **ci))
-    timed("clinical", n, clinical_all)
-    return dict(seconds), dict(counts)
+    options = api.ScoreOptions(resamples=resamples, embeddings=False)
+    out = []
+    for scored in api.score_many(jobs(), options, workers=workers):
+        tasks = scored.document.tasks
+        out.append({f"{t}/{m}": tasks[t].metrics[m]["value"] for t, m in (
+            ("code_cls", "accuracy"), ("code_cls", "weighted_f1"),
+            ("code_report", "bleu_sentence_mean"), ("code_report", "meteor"))})
+    return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--peer", type=Path, default=PEER)
     parser.add_argument("--resamples", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=2, help="processes over runs")
-    parser.add_argument("--cosine-runs", type=int, default=2,
-                        help="how many sft runs to embed (about 30-50 ms per new text)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--limit", type=int, default=None, help="first N runs only")
     args = parser.parse_args()
-    os.environ["CODEBENCH_CACHE"] = tempfile.mkdtemp(prefix="codebench-bench-")
-    from eval_harness.metrics.embeddings import MiniLMEmbedder
-    from eval_harness.predictions import peer_run_inputs
+    from eval_harness.metrics.wordnet import ensure_nltk_wordnet
 
-    runs = sorted(p.parent for p in args.peer.glob("*/*/predictions.jsonl"))
+    if not ensure_nltk_wordnet():
+        raise SystemExit("WordNet is missing: run `make system-deps` first")
+    runs = sorted(p.parent for p in args.peer.glob("*/*/predictions.jsonl"))[:args.limit]
     if not runs:
         raise SystemExit(f"no peer runs under {args.peer}")
-    seconds: dict[str, float] = defaultdict(float)
-    counts: dict[str, int] = defaultdict(int)
+
     start = time.perf_counter()
-    # Runs are independent: one worker per core, each keeping its own reference memos.
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        for run_seconds, run_counts in pool.map(score_run, runs, [args.resamples] * len(runs)):
-            for name, value in run_seconds.items():
-                seconds[name] += value
-                counts[name] += run_counts[name]
-    wall = time.perf_counter() - start
+    reference = [peer_style(run) for run in runs]
+    t_peer = time.perf_counter() - start
+    start = time.perf_counter()
+    got = ours(runs, args.workers, args.resamples)
+    t_ours = time.perf_counter() - start
 
-    core = ("classification", "bleu", "rouge", "meteor", "clinical")
-    print(f"peer runs: {len(runs)}; bootstrap resamples: {args.resamples}; "
-          f"workers: {args.workers}")
-    for name in core:
-        print(f"  {name:<16}{seconds[name]:8.2f} s CPU  "
-              f"{1e3 * seconds[name] / counts[name]:7.3f} ms per prediction")
-    print(f"wall time, classification+BLEU+ROUGE+METEOR+clinical with CIs, all runs: "
-          f"{wall:.1f} s; ratio to the 120 s target: {wall / 120:.2f}")
-
-    sft = [r for r in runs if r.parent.name == "sft"][: args.cosine_runs]
-    if sft:
-        embedder = MiniLMEmbedder()
-        pairs = []
-        for run in sft:
-            rpt = peer_run_inputs(run)["code_report"]
-            pairs.append(([p.text or "" for p in rpt.predictions],
-                          [r.report for r in rpt.references]))
-        start = time.perf_counter()
-        for hyps, refs_text in pairs:
-            embedder.cosine(hyps, refs_text)
-        first = time.perf_counter() - start
-        start = time.perf_counter()
-        for hyps, refs_text in pairs:
-            embedder.cosine(hyps, refs_text)
-        repeat = time.perf_counter() - start
-        texts = sum(len(h) + len(r) for h, r in pairs)
-        print(f"cosine over {len(sft)} sft runs ({texts} texts, references shared): first "
-              f"{first:.1f} s ({1e3 * first / texts:.1f} ms per text incl. model load), "
-              f"repeat {repeat:.2f} s; repeat/first = {repeat / first:.3f} (target < 0.05)")
+    worst = max(abs(a[k] - b[k]) for a, b in zip(reference, got, strict=True) for k in a)
+    print(f"{len(runs)} peer runs, both tasks; bootstrap resamples {args.resamples}; "
+          f"our workers {args.workers}")
+    print(f"  peer-style (accuracy, weighted F1, sentence BLEU, METEOR; sequential, no CIs): "
+          f"{t_peer:7.1f} s")
+    print(f"  ours (classification, BLEU, sentence BLEU, ROUGE-1/2/L, METEOR, clinical x3; "
+          f"CIs, both views): {t_ours:7.1f} s")
+    print(f"  ratio peer-style / ours = {t_peer / t_ours:.2f} (goal >= 3)")
+    print(f"  largest difference in the numbers both compute: {worst:.3g} (goal 0)")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ run whose share of failed answers passes ``options.max_failure_rate`` is marked
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,9 @@ from eval_harness.tasks import get_task, task_names
 from eval_harness.tasks.base import ScoreOptions
 from eval_harness.tasks.prompts import PromptOptions
 
-__all__ = ["PromptOptions", "ReferenceSet", "ScoreOptions", "Scored", "evaluate_model",
-           "predict", "read_predictions", "score_predictions", "write_predictions"]
+__all__ = ["PromptOptions", "ReferenceSet", "ScoreJob", "ScoreOptions", "Scored",
+           "evaluate_model", "predict", "read_predictions", "score_many", "score_predictions",
+           "write_predictions"]
 
 TOP_ERRORS = 5
 DEFAULT_SCORING = ScoreOptions()
@@ -95,6 +97,40 @@ def score_predictions(predictions: Sequence[Prediction], references: ReferenceSe
         serving=serving_summary(p for inp in aligned.values() for p in inp.predictions))
     document.status, document.failures = failure_report(document, aligned, options)
     return Scored(document, samples)
+
+
+@dataclass(frozen=True)
+class ScoreJob:
+    """One run to score in ``score_many``: what ``score_predictions`` takes."""
+
+    predictions: Sequence[Prediction]
+    references: ReferenceSet
+    tasks: Sequence[str] | None = None
+    model: dict[str, Any] | None = None
+    source: str = "predictions"
+
+
+def _score_job(job: ScoreJob, options: ScoreOptions) -> Scored:
+    return score_predictions(job.predictions, job.references, options, tasks=job.tasks,
+                             model=job.model, source=job.source)
+
+
+def score_many(jobs: Iterable[ScoreJob], options: ScoreOptions = DEFAULT_SCORING, *,
+               workers: int = 2) -> Iterator[Scored]:
+    """Score many runs (a board's seeding or rescoring), in order, over ``workers``
+    processes; each worker keeps its reference memos (labels, n-grams, tokens) across
+    the runs it scores. ``workers=1`` scores in this process."""
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    if workers == 1:
+        yield from (_score_job(job, options) for job in jobs)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    # "spawn": a worker never inherits a parent's torch threads or open databases.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        yield from pool.map(_score_job, jobs, repeat(options), chunksize=1)
 
 
 def failure_report(document: ResultsDocument, aligned: dict[str, Any],

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,22 @@ def iter_resample_indices(n: int, n_resamples: int = DEFAULT_RESAMPLES,
 def resample_indices(n: int, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> np.ndarray:
     """The full B × n index matrix the vectorised bootstrap uses (for checks and loops)."""
     return np.concatenate(list(iter_resample_indices(n, n_resamples, seed)))
+
+
+@lru_cache(maxsize=4)
+def resample_weights(n: int, n_resamples: int = DEFAULT_RESAMPLES,
+                     seed: int = 0) -> tuple[np.ndarray, ...]:
+    """The resample count matrices, chunk by chunk, for (n, n_resamples, seed).
+
+    Every metric of a run, in both views of the same size, resamples the same checkups:
+    the matrices are built once and shared (read-only) instead of once per metric.
+    """
+    chunks = []
+    for idx in iter_resample_indices(n, n_resamples, seed):
+        weights = counts_from_indices(idx, n)
+        weights.setflags(write=False)
+        chunks.append(weights)
+    return tuple(chunks)
 
 
 def counts_from_indices(indices: np.ndarray, n: int) -> np.ndarray:
@@ -247,8 +264,7 @@ def bootstrap_distribution(data: Any, statistic: str | Statistic = "mean", *,
     """(point estimate, the B resampled values)."""
     prepared, fn, n = _resolve(data, statistic)
     point = float(fn(prepared, np.ones((1, n)))[0])
-    chunks = [fn(prepared, counts_from_indices(idx, n))
-              for idx in iter_resample_indices(n, n_resamples, seed)]
+    chunks = [fn(prepared, weights) for weights in resample_weights(n, n_resamples, seed)]
     return point, np.concatenate(chunks)
 
 
@@ -342,8 +358,7 @@ def paired_bootstrap(a: Any, b: Any, statistic: str | Statistic = "mean",
     ones = np.ones((1, n_a))
     est_a, est_b = float(fn_a(prep_a, ones)[0]), float(fn_b(prep_b, ones)[0])
     diffs = []
-    for idx in iter_resample_indices(n_a, n_resamples, seed):
-        weights = counts_from_indices(idx, n_a)
+    for weights in resample_weights(n_a, n_resamples, seed):
         diffs.append(fn_a(prep_a, weights) - fn_b(prep_b, weights))
     d = np.concatenate(diffs)
     delta = est_a - est_b

@@ -145,14 +145,14 @@ class SampleMetric:
 def views(metrics: dict[str, SampleMetric], n: int, answered: Sequence[int],
           options: ScoreOptions) -> dict[str, dict[str, dict[str, Any]]]:
     """Both views of every metric, from the same per-sample data."""
-    return {
-        "all": {name: m.view(range(n), options, "no samples", True)
-                for name, m in metrics.items()},
-        "answered": {name: m.view(answered, options, "no answered samples: every answer "
-                                  "failed, so this view is not computed",
-                                  len(answered) == n)
-                     for name, m in metrics.items()},
-    }
+    every = {name: m.view(range(n), options, "no samples", True)
+             for name, m in metrics.items()}
+    if len(answered) == n:  # nothing failed: the answered view is the same subset
+        return {"all": every, "answered": every}
+    return {"all": every,
+            "answered": {name: m.view(answered, options, "no answered samples: every answer "
+                                      "failed, so this view is not computed", False)
+                         for name, m in metrics.items()}}
 
 
 def filled(per_answered: Sequence[float], answered: Sequence[int], n: int) -> np.ndarray:

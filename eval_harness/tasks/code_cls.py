@@ -45,14 +45,17 @@ def score(inp, options: ScoreOptions) -> tuple[Any, list[dict[str, Any]]]:
     labels = [e.label if e.status == "ok" else None for e in extractions]
     answered = [i for i, e in enumerate(extractions) if e.status == "ok"]
     views: dict[str, dict[str, dict[str, Any]]] = {}
+    cis: dict[str, Any] = {}
     for view, index in (("all", list(range(len(refs)))), ("answered", answered)):
         data = (ConfusionData.from_labels([refs[i] for i in index], [labels[i] for i in index])
                 if index else None)
-        views[view] = {
-            name: entry(result, bootstrap_ci(data, name, n_resamples=options.resamples,
-                                             seed=options.seed, level=options.level)
-                        if data is not None and result.value is not None else None)
-            for name, result in computed["views"][view].items()}
+        if view == "all" or len(index) < len(refs):  # else the same subset: same CIs
+            cis = {name: bootstrap_ci(data, name, n_resamples=options.resamples,
+                                      seed=options.seed, level=options.level)
+                   for name, result in computed["views"][view].items()
+                   if data is not None and result.value is not None}
+        views[view] = {name: entry(result, cis.get(name))
+                       for name, result in computed["views"][view].items()}
     calibration: dict[str, Any] = {}
     if any(p.scores for p in inp.predictions):
         for view, index in (("all", list(range(len(refs)))), ("answered", answered)):
