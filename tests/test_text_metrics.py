@@ -444,3 +444,25 @@ def test_rouge_equals_rouge_scorer_on_real_reports() -> None:
     inp = peer_run_inputs(require_shared() / "baseline" / "Qwen2.5-VL-7B-Instruct")["code_report"]
     _assert_rouge_equals_rouge_scorer([p.text or "" for p in inp.predictions[:40]],
                                       [r.report for r in inp.references[:40]])
+
+
+def test_bleu_stats_equal_sacrebleu_on_real_reports_and_refs_are_memoised() -> None:
+    """The per-reference memo (n-grams computed once per text) gives sacrebleu's own
+    statistics, also when the same references come back (as for every run)."""
+    from eval_harness.predictions import peer_run_inputs
+    from tests.conftest import require_shared
+
+    inp = peer_run_inputs(require_shared() / "sft" / "Qwen2.5-VL-7B-Instruct-SFT")["code_report"]
+    hyps = [p.text or "" for p in inp.predictions[:60]]
+    refs = [r.report for r in inp.references[:60]]
+    expected = sacrebleu.BLEU()._extract_corpus_statistics(hyps, [refs])
+    assert text.bleu_sufficient_stats(hyps, refs) == expected
+    before = text._bleu_reference.cache_info().hits
+    assert text.bleu_sufficient_stats(hyps[::-1], refs[::-1]) == expected[::-1]
+    assert text._bleu_reference.cache_info().hits - before == len(refs)
+    _assert_rouge_equals_rouge_scorer(hyps[::-1], refs[::-1])  # memoised targets again
+
+
+def test_bleu_stats_length_mismatch_is_an_error() -> None:
+    with pytest.raises(ValueError, match="2 hypotheses but 3 references"):
+        text.bleu_sufficient_stats(HYPS[:2], REFS)

@@ -2,7 +2,12 @@
 
 Every number comes from the field's library (sacrebleu, rouge-score, nltk,
 sentence-transformers); this module only chooses the settings, records them in a
-signature, and keeps per-sample values aligned with the inputs.
+signature, and keeps per-sample values aligned with the inputs. METEOR is computed by
+``eval_harness.metrics.meteor``: nltk's algorithm with memoised stems, synonym sets
+and references, the same float as nltk's own function (tested on published reports).
+What depends only on a reference (BLEU n-gram counts, ROUGE tokens and n-grams,
+METEOR tokens and stems) is memoised by text, so scoring many runs against the same
+references prepares each reference once per process.
 
 Conventions (those of the published COde numbers and the peer harness that re-ran them):
 - ``bleu_sentence_mean`` is the mean of ``sacrebleu.sentence_bleu(h, [r]).score / 100``;
@@ -21,7 +26,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, Protocol
@@ -33,6 +40,8 @@ from eval_harness.metrics.base import MetricResult
 
 if TYPE_CHECKING:
     from sacrebleu.metrics import BLEU
+
+    from eval_harness.metrics.meteor import Meteor, PreparedReference
 
 LANGUAGES = ("en", "cn")
 BLEU_ORDER = 4  # sacrebleu's default max n-gram order; the stats layout depends on it
@@ -131,12 +140,40 @@ def _bleu_metric(language: str) -> BLEU:
 def bleu_sufficient_stats(hypotheses: Sequence[str], references: Sequence[str],
                           language: str = "en") -> list[list[int]]:
     """Per-sample sacrebleu statistics, laid out as ``STATS_FIELDS``: the same lists
-    ``BLEU.corpus_score`` sums, so a bootstrap can resample corpus BLEU exactly."""
+    ``BLEU.corpus_score`` sums, so a bootstrap can resample corpus BLEU exactly.
+
+    The steps of sacrebleu's ``_extract_corpus_statistics`` (the hook it documents for
+    re-computation in statistical tests), with each reference's tokens and n-gram
+    counts memoised by text: the same references are scored against every run.
+    """
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
     bleu = _bleu_metric(language)
-    # _extract_corpus_statistics is the step corpus_score and sentence_score both run;
-    # sacrebleu documents it as the hook for re-computation in statistical tests.
-    stats = bleu._extract_corpus_statistics(list(hypotheses), [list(references)])
+    preprocess, segment_stats = bleu._preprocess_segment, bleu._compute_segment_statistics
+    stats = [segment_stats(preprocess(hyp), _bleu_reference(ref, language))
+             for hyp, ref in zip(hypotheses, references, strict=True)]
+    if sum(hyp.endswith(" .") for hyp in hypotheses) >= 100:
+        _warn_tokenized_periods()  # as sacrebleu's own loop would
     return [[int(x) for x in row] for row in stats]
+
+
+@lru_cache(maxsize=1 << 14)
+def _bleu_reference(reference: str, language: str) -> dict[str, Any]:
+    """sacrebleu's cached form of one reference (``_cache_references`` for one line):
+    its n-gram counts and length. Read-only for ``_compute_segment_statistics``."""
+    bleu = _bleu_metric(language)
+    return bleu._extract_reference_info([bleu._preprocess_segment(reference)])
+
+
+def _warn_tokenized_periods() -> None:
+    import logging
+
+    log = logging.getLogger("sacrebleu")
+    log.warning("That's 100 lines that end in a tokenized period ('.')")
+    log.warning("It looks like you forgot to detokenize your test data, which may hurt "
+                "your score.")
+    log.warning("If you insist your data is detokenized, or don't care, you can suppress "
+                "this message with the `force` parameter.")
 
 
 def bleu_from_stats(stats_sum: Sequence[float]) -> float:
@@ -245,7 +282,7 @@ def rouge(hypotheses: Sequence[str], references: Sequence[str],
     _check_reference_tokens(references, tokens, f"ROUGE ({settings})")
     per_type: dict[str, list[float]] = {t: [] for t in ROUGE_TYPES}
     for hyp, ref in zip(hypotheses, references, strict=True):
-        scores = _rouge_scores(tokens(ref), tokens(hyp))  # (target, prediction)
+        scores = _rouge_scores(_rouge_reference(ref, language), tokens(hyp))
         for t in ROUGE_TYPES:
             per_type[t].append(float(scores[t].fmeasure))
     out: dict[str, MetricResult] = {}
@@ -281,16 +318,39 @@ def _rouge_tokens(language: str) -> Callable[[str], tuple[str, ...]]:
     return lru_cache(maxsize=1 << 16)(lambda text: tuple(tokenizer.tokenize(text)))
 
 
-def _rouge_scores(target: tuple[str, ...], prediction: tuple[str, ...]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _RougeTarget:
+    """A reference's rouge-score tokens and n-gram counts (read-only once built)."""
+
+    tokens: tuple[str, ...]
+    unigrams: Counter[tuple[str, ...]]
+    bigrams: Counter[tuple[str, ...]]
+
+
+@lru_cache(maxsize=1 << 14)
+def _rouge_reference(reference: str, language: str) -> _RougeTarget:
+    """Tokens and n-grams of a reference, memoised by text (the same references are
+    scored against every run)."""
+    tokens = _rouge_tokens(language)(reference)
+    return _RougeTarget(tokens, _ngrams(tokens, 1), _ngrams(tokens, 2))
+
+
+def _ngrams(tokens: tuple[str, ...], n: int) -> Counter[tuple[str, ...]]:
+    """rouge-score's ``_create_ngrams``: the same tuples and counts, built in C."""
+    return Counter(zip(*(tokens[k:] for k in range(n)), strict=False))
+
+
+def _rouge_scores(target: _RougeTarget | tuple[str, ...],
+                  prediction: tuple[str, ...]) -> dict[str, Any]:
     """What ``RougeScorer.score`` computes, from already-tokenised texts (rouge-score's
     own n-gram scorer and F-measure; it has no public entry point taking tokens)."""
     from rouge_score import rouge_scorer as rs
 
-    return {"rouge1": rs._score_ngrams(rs._create_ngrams(target, 1),
-                                       rs._create_ngrams(prediction, 1)),
-            "rouge2": rs._score_ngrams(rs._create_ngrams(target, 2),
-                                       rs._create_ngrams(prediction, 2)),
-            "rougeL": _score_lcs(target, prediction)}
+    if not isinstance(target, _RougeTarget):
+        target = _RougeTarget(target, _ngrams(target, 1), _ngrams(target, 2))
+    return {"rouge1": rs._score_ngrams(target.unigrams, _ngrams(prediction, 1)),
+            "rouge2": rs._score_ngrams(target.bigrams, _ngrams(prediction, 2)),
+            "rougeL": _score_lcs(target.tokens, prediction)}
 
 
 def _score_lcs(target: tuple[str, ...], prediction: tuple[str, ...]) -> Any:
@@ -351,14 +411,43 @@ def _meteor_helpers() -> tuple[_MemoStemmer, _MemoWordNet]:
     return _MemoStemmer(), _MemoWordNet(wordnet)
 
 
+@cache
+def _meteor_scorer() -> Meteor:
+    """The one ``Meteor`` of this process: its word and reference memos serve every run."""
+    from nltk.corpus import wordnet
+
+    from eval_harness.metrics.meteor import Meteor
+
+    return Meteor(wordnet)
+
+
 def meteor_tokens(text: str, language: str = "en") -> list[str]:
     """Whitespace tokens (the published convention) or, for Chinese, character tokens."""
     return cjk_tokens(text) if language == "cn" else text.split()
 
 
+@lru_cache(maxsize=1 << 14)
+def _meteor_reference(reference: str, language: str) -> PreparedReference:
+    """A reference's METEOR preprocessing (lower-cased tokens, stems, positions),
+    memoised by text."""
+    return _meteor_scorer().prepare(meteor_tokens(reference, language))
+
+
 def meteor_values(hypotheses: Sequence[str], references: Sequence[str],
                   language: str = "en") -> list[float]:
-    """Per-sample nltk METEOR; WordNet must already be on nltk's path."""
+    """Per-sample nltk METEOR (``eval_harness.metrics.meteor.Meteor``: nltk's
+    ``meteor_score([r], h)`` to the last bit, with memos); WordNet must already be
+    on nltk's path."""
+    scorer = _meteor_scorer()
+    return [scorer.score(meteor_tokens(hyp, language), _meteor_reference(ref, language))
+            for hyp, ref in zip(hypotheses, references, strict=True)]
+
+
+def nltk_meteor_values(hypotheses: Sequence[str], references: Sequence[str],
+                       language: str = "en") -> list[float]:
+    """Per-sample METEOR straight from ``nltk.translate.meteor_score.meteor_score``
+    (stems and ``synsets`` memoised, pure functions): the reference ``meteor_values``
+    is tested and benchmarked against."""
     from nltk.translate.meteor_score import meteor_score
 
     stemmer, wordnet = _meteor_helpers()
