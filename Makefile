@@ -37,7 +37,7 @@ demo: $(VENV)/.installed
 		--data $(DEMO_DIR)/data --split test --output $(DEMO_DIR)/runs/tiny-qwen --quiet
 
 test: $(VENV)/.dev-installed system-deps
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .

@@ -8,14 +8,13 @@ beyond their counts.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-DEFAULT_DATA = Path("build/demo/data")
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("CODEBENCH_DATA_DIR", DEFAULT_DATA))
+    from eval_harness.settings import Settings
+
+    return Settings.from_env().data_dir
 
 
 def dataset_markdown(folder: Path) -> str:
