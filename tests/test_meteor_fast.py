@@ -145,3 +145,42 @@ def test_meteor_values_equal_nltk_on_1000_published_reports() -> None:
                   if a != b]
     assert not mismatches, mismatches[:5]
     assert sum(v > 0 for v in fast) > 900  # real scores, not a run of zeros
+
+
+def test_wordnet_index_lists_synsets_under_their_lemmas() -> None:
+    """What the synonym prefilter relies on (a synset whose lemma is a reference stem
+    is found from that stem in WordNet's index), on the synsets of 2,000 index lemmas
+    (seed 0). ``benchmarks.bench_meteor --check-wordnet-index`` checks all of WordNet."""
+    from nltk.corpus import wordnet
+
+    from benchmarks.bench_meteor import check_wordnet_index
+
+    assert wordnet_setup.ensure_nltk_wordnet()
+    lemmas = sorted(wordnet._lemma_pos_offset_map)
+    chosen = random.Random(0).sample(lemmas, 2000)
+    synsets = {s for name in chosen for s in wordnet.synsets(name)}
+    assert len(synsets) > 2000
+    assert check_wordnet_index(sorted(synsets)) == 0
+
+
+class _SynsetsOnly:
+    """A WordNet reader with nothing but ``synsets``: no lemma index to prefilter with."""
+
+    def __init__(self, wordnet: object) -> None:
+        self._wordnet = wordnet
+
+    def synsets(self, lemma: str) -> list[object]:
+        return self._wordnet.synsets(lemma)
+
+
+def test_without_nltks_index_every_word_gets_its_synonym_set() -> None:
+    """The prefilter is an optimisation only: a reader without nltk's index (another
+    nltk, a stand-in) gives the same alignments from full synonym sets."""
+    from nltk.corpus import wordnet
+
+    plain = Meteor(_SynsetsOnly(wordnet))
+    for hyp, ref in CRAFTED:
+        h, r = hyp.split(), ref.split()
+        assert plain.align(h, r) == nltk_align(h, r)
+        assert plain.score(h, r) == nltk_score(h, r)
+    assert plain.synset_keys("dog") is None

@@ -6,14 +6,22 @@ chunks and returns ``(1 - gamma * (chunks / matches) ** beta) * fmean``. Its cos
 the synonym stage: for every still-unmatched hypothesis word it calls
 ``wordnet.synsets`` and builds the set of lemma names again, report after report.
 
-``Meteor`` does exactly those stages, with three memos that are pure functions of
-their key (so nothing can change a score):
+``Meteor`` does exactly those stages, with memos that are pure functions of their
+key (so nothing can change a score):
 
 - a word's Porter stem;
 - a word's synonym set: the lemma names without ``_`` over ``wordnet.synsets(word)``,
   plus the word itself, as ``_enum_wordnetsyn_match`` builds it;
 - a reference's lower-cased tokens, stems and word positions (the same 600
-  references are scored against every run).
+  references are scored against every run), and which hypothesis words can match it
+  at all; the others are skipped (they match nothing and take nothing from others).
+
+Whether a word can match a reference by synonym is first decided on WordNet's lemma
+index: a synonym match needs a synset of the word's stem that lists a reference
+stem as a lemma, and the index lists every synset under each of its lemmas
+(``benchmarks/bench_meteor.py --check-wordnet-index`` checks all 117,659 synsets).
+Only words passing that test get their synonym set built, so most words never cost
+a synset parse.
 
 Alignment choices follow nltk's order, which decides the chunks: each stage walks
 the unmatched hypothesis words from last to first and takes, among the unmatched
@@ -45,6 +53,8 @@ class PreparedReference:
     # Memo of which hypothesis words can match here at all (see Meteor.align).
     judged: set[str] = field(default_factory=set, compare=False, repr=False)
     relevant: set[str] = field(default_factory=set, compare=False, repr=False)
+    lemma_keys: frozenset[tuple[str, int]] | None = field(default=None, compare=False,
+                                                          repr=False)
 
 
 class Meteor:
@@ -62,7 +72,10 @@ class Meteor:
         self._stems: dict[str, str] = {}
         self._synonyms: dict[str, frozenset[str]] = {}
         self._others: dict[str, frozenset[str]] = {}
-        self._reach: dict[str, frozenset[str]] = {}
+        self._keys: dict[str, frozenset[tuple[str, int]] | None] = {}
+        self._lemma_keys: dict[str, frozenset[tuple[str, int]]] = {}
+        self._info: dict[str, tuple[str, frozenset[tuple[str, int]] | None]] = {}
+        self._index: Any = False  # nltk's lemma index, looked up at first use
         self._references: OrderedDict[tuple[str, ...], PreparedReference] = OrderedDict()
         self._max_references = max_references
 
@@ -95,15 +108,83 @@ class Meteor:
             found = self._others[word] = self.synonyms(word) - {word}
             return found
 
-    def reach(self, word: str) -> frozenset[str]:
-        """Every reference stem a (lower-cased) hypothesis word can match in some stage:
-        ``synonyms(stem(word))``, which holds the stem itself (a word equal to a
-        reference word has that word's stem)."""
+    def synset_keys(self, word: str) -> frozenset[tuple[str, int]] | None:
+        """``(pos, offset)`` of every synset ``wordnet.synsets(word)`` returns, found the
+        way ``synsets`` finds them (morphy, then the lemma index) without reading or
+        building the synsets; None when the reader lacks nltk's index."""
         try:
-            return self._reach[word]
+            return self._keys[word]
         except KeyError:
-            found = self._reach[word] = self.synonyms(self.stem(word))
+            pass
+        wordnet, index = self._wordnet, self._lemma_index()
+        if index is None:
+            found = None
+        else:
+            from nltk.corpus.reader.wordnet import POS_LIST
+
+            lemma = word.lower()
+            found = frozenset((pos, offset) for pos in POS_LIST
+                              for form in wordnet._morphy(lemma, pos, True)
+                              for offset in index.get(form, {}).get(pos, ()))
+        self._keys[word] = found
+        return found
+
+    def lemma_keys(self, name: str) -> frozenset[tuple[str, int]]:
+        """``(pos, offset)`` of every synset listing ``name`` (any case) as a lemma:
+        WordNet's index lists each synset under each of its lemmas, lower-cased, so a
+        synset with a lemma named ``name`` is among these."""
+        try:
+            return self._lemma_keys[name]
+        except KeyError:
+            from nltk.corpus.reader.wordnet import POS_LIST
+
+            entry = (self._lemma_index() or {}).get(name.lower(), {})
+            found = self._lemma_keys[name] = frozenset(
+                (pos, offset) for pos in POS_LIST for offset in entry.get(pos, ()))
             return found
+
+    def _lemma_index(self) -> dict[str, dict[str, list[int]]] | None:
+        if self._index is False:
+            index = getattr(self._wordnet, "_lemma_pos_offset_map", None)
+            usable = isinstance(index, dict) and hasattr(self._wordnet, "_morphy")
+            self._index = index if usable else None
+        return self._index
+
+    def _word_info(self, word: str) -> tuple[str, frozenset[tuple[str, int]] | None]:
+        """A lower-cased hypothesis word's stem and its stem's ``synset_keys``."""
+        try:
+            return self._info[word]
+        except KeyError:
+            stem = self.stem(word)
+            found = self._info[word] = (stem, self.synset_keys(stem))
+            return found
+
+    def _judge(self, words: set[str], ref: PreparedReference) -> None:
+        """Record which of ``words`` (lower-cased hypothesis words) can match anything
+        in ``ref`` in some stage. Exact and stem matches need the word's stem among
+        the reference's stems (a word equal to a reference word has that word's stem);
+        a synonym match needs one of its stem's other synonyms there. That synonym
+        set is built only when a synset of the stem lists one of the reference's
+        stems as a lemma: a cheap necessary condition (see ``lemma_keys``)."""
+        info, word_info, others = self._info, self._word_info, self.other_synonyms
+        stem_set, ref_keys = ref.stem_set, self._ref_lemma_keys(ref)
+        add = ref.relevant.add
+        for word in words:
+            found = info.get(word)
+            stem, keys = found if found is not None else word_info(word)
+            if stem in stem_set or (
+                    (keys is None or not keys.isdisjoint(ref_keys))
+                    and not others(stem).isdisjoint(stem_set)):
+                add(word)
+        ref.judged.update(words)
+
+    def _ref_lemma_keys(self, ref: PreparedReference) -> frozenset[tuple[str, int]]:
+        if ref.lemma_keys is None:
+            keys: set[tuple[str, int]] = set()
+            for stem in ref.stem_set:
+                keys.update(self.lemma_keys(stem))
+            object.__setattr__(ref, "lemma_keys", frozenset(keys))
+        return ref.lemma_keys
 
     def prepare(self, reference: Sequence[str]) -> PreparedReference:
         """The reference's hypothesis-independent part, memoised (bounded, LRU)."""
@@ -134,21 +215,13 @@ class Meteor:
         hypothesis index."""
         ref = reference if isinstance(reference, PreparedReference) else self.prepare(reference)
         hyp = list(map(str.lower, hypothesis))
-        # A word none of whose reachable stems is in the reference matches nothing in
-        # any stage and takes nothing from another word: leave it out from the start.
-        # Which words are relevant is remembered per reference (C-level set algebra
-        # for words already judged, one frozenset test for each new one).
+        # A word that can match nothing in the reference in any stage takes nothing
+        # from another word: leave it out from the start. Which words are relevant is
+        # remembered per reference (set algebra in C for words already judged).
         words = set(hyp)
         new = words - ref.judged
         if new:
-            reach, memo, ref_stems = self.reach, self._reach, ref.stem_set
-            for word in new:
-                found = memo.get(word)
-                if found is None:
-                    found = reach(word)
-                if not found.isdisjoint(ref_stems):
-                    ref.relevant.add(word)
-            ref.judged.update(new)
+            self._judge(new, ref)
         relevant = words & ref.relevant
         if not relevant:
             return []
