@@ -8,7 +8,15 @@ present > uncertain > negated > absent. Reports may be English or Chinese.
 All phrases live in versioned data files under ``labels/rules/`` (see the ``_about`` notes in
 each); :func:`rules_id` names the version plus a hash of those files so that clinical scores
 computed under different rules are visibly not comparable. Rules are compiled once per
-language on first use; nothing happens at import.
+language and version on first use; nothing happens at import.
+
+Versions (``RULES_VERSIONS``; every function takes ``rules=`` and defaults to
+``RULES_VERSION``): ``rules-v1`` reads only the hand-written phrases, so Class III is the
+strict Angle Class III. ``rules-v2`` adds, at compile time, every fine-grained anomaly name of
+the label map its manifest names (English and Chinese) as a mention of the class the map
+files it under (:func:`map_mentions`), so the labeler agrees with the benchmark's classes:
+"Angle's Class II malocclusion", crowding or 反颌 are "Class III Malocclusion" mentions, as
+code-v1 files them. Its id carries the label-map id.
 """
 
 from __future__ import annotations
@@ -26,9 +34,14 @@ from itertools import pairwise
 from typing import Any, Literal, cast
 
 from eval_harness.data.checkup import REPORT_SECTIONS
+from eval_harness.labels.anomaly_map import AnomalyMap, load_anomaly_map
 from eval_harness.labels.classes import CLASSES
 
-RULES_VERSION = "rules-v1"  # must equal labels/rules/manifest.json "version"
+RULES_VERSION = "rules-v2"  # the default
+# Each version's manifest under labels/rules/; its "version" must equal the key. rules-v1's
+# manifest keeps its old name and bytes, so rules-v1 keeps its old id.
+_MANIFEST_FILES = {"rules-v1": "manifest.json", "rules-v2": "manifest-v2.json"}
+RULES_VERSIONS: tuple[str, ...] = tuple(_MANIFEST_FILES)
 
 Status = Literal["present", "uncertain", "negated", "absent"]
 MentionStatus = Literal["present", "uncertain", "negated", "hypothetical"]
@@ -97,6 +110,7 @@ class _Scanner:
     union: re.Pattern[str]
     tag_of_group: dict[str, int]
     by_tag: tuple[tuple[int, re.Pattern[str]], ...]
+    preferred: frozenset[int] = frozenset()  # tags that win a tie on the very same text
 
     def scan(self, low: str) -> list[tuple[int, int, int]]:
         out: list[tuple[int, int, int]] = []
@@ -106,7 +120,9 @@ class _Scanner:
             tag = self.tag_of_group[cast(str, m.lastgroup)]
             for other, rx in self.by_tag:
                 longer = rx.match(low, start) if other != tag else None
-                if longer is not None and longer.end() > end:
+                if longer is not None and (longer.end() > end or (
+                        longer.end() == end and other in self.preferred
+                        and tag not in self.preferred)):
                     end, tag = longer.end(), other
             out.append((start, end, tag))
             pos = end
@@ -114,8 +130,20 @@ class _Scanner:
 
 
 @dataclass(frozen=True)
+class MapMention:
+    """One fine-grained anomaly name of the label map, as a rules-v2 mention pattern."""
+
+    cls: str  # the class the map files the anomaly under
+    anomaly: str  # the map's English name (the row)
+    name: str  # the name in this language
+    pattern: str | None  # its pattern (mentions_*.json syntax); None: too generic as a whole
+    generic: tuple[str, ...] = ()  # derived forms left out as too generic
+
+
+@dataclass(frozen=True)
 class _Rules:
     language: str
+    version: str
     mentions: _Scanner  # tags: class index, -1 for blockers
     head_rx: tuple[tuple[int, re.Pattern[str]], ...]  # (class index, gap pattern with head)
     cues: _Scanner  # tags: index into _CUE_KINDS
@@ -143,27 +171,50 @@ def _load(name: str) -> Any:
     return json.loads(_rules_dir().joinpath(name).read_text("utf-8"))
 
 
+def _version(rules: str | None) -> str:
+    version = RULES_VERSION if rules is None else rules
+    if version not in _MANIFEST_FILES:
+        raise ValueError(f"rules must be one of {RULES_VERSIONS}, not {rules!r}")
+    return version
+
+
 @cache
-def _manifest() -> dict[str, Any]:
-    manifest = _load("manifest.json")
-    if manifest.get("version") != RULES_VERSION:
-        raise RuntimeError(f"labels/rules/manifest.json has version {manifest.get('version')!r}"
-                           f" but report_labeler.RULES_VERSION is {RULES_VERSION!r}")
+def _manifest(version: str = RULES_VERSION) -> dict[str, Any]:
+    manifest = _load(_MANIFEST_FILES[version])
+    if manifest.get("version") != version:
+        raise RuntimeError(f"labels/rules/{_MANIFEST_FILES[version]} has version "
+                           f"{manifest.get('version')!r}, expected {version!r}")
     return manifest
 
 
+def _label_map(version: str) -> AnomalyMap | None:
+    """The label map a version derives mentions from (None: hand-written rules only)."""
+    name = _manifest(version).get("label_map")
+    return None if name is None else load_anomaly_map(name)
+
+
 @cache
-def rules_sha256() -> str:
-    """sha256 over the manifest and every rule file it lists, in its order."""
+def rules_sha256(rules: str | None = None) -> str:
+    """sha256 over the version's manifest and every rule file it lists, in its order, and
+    the content hash of the label map it derives mentions from, if any."""
+    version = _version(rules)
     digest = hashlib.sha256()
-    for name in ["manifest.json", *_manifest()["files"]]:
+    for name in [_MANIFEST_FILES[version], *_manifest(version)["files"]]:
         digest.update(name.encode() + b"\0" + _rules_dir().joinpath(name).read_bytes() + b"\0")
+    amap = _label_map(version)
+    if amap is not None:  # rules-v1's digest is unchanged: it has no label map
+        digest.update(f"label-map:{amap.version}\0{amap.sha256}\0".encode())
     return digest.hexdigest()
 
 
-def rules_id() -> str:
-    """Short identity for results: version plus the first 12 hex of the rules hash."""
-    return f"{RULES_VERSION}+{rules_sha256()[:12]}"
+def rules_id(rules: str | None = None) -> str:
+    """Short identity for results: version plus the first 12 hex of the rules hash, and for
+    a version derived from a label map, "/" and the map's id (``rules-v2+<12 hex>/code-v1+<12
+    hex>``)."""
+    version = _version(rules)
+    amap = _label_map(version)
+    base = f"{version}+{rules_sha256(version)[:12]}"
+    return base if amap is None else f"{base}/{amap.id}"
 
 
 def _normalise_language(language: str) -> str:
@@ -233,25 +284,44 @@ def _scanner(items: list[tuple[str, int]], language: str) -> _Scanner:
 
 
 @cache
-def _rules(language: str) -> _Rules:
-    _manifest()
+def _rules(language: str, version: str = RULES_VERSION) -> _Rules:
+    manifest = _manifest(version)
     mentions = _load(f"mentions_{language}.json")
     cues = _load("cues.json")[language]
     source = f"mentions_{language}.json"
     unknown = set(mentions["classes"]).difference(CLASSES)
     if unknown:
         raise RuntimeError(f"labels/rules/{source}: not COde classes: {sorted(unknown)}")
+    derived = map_mentions(language, version)
+    drop: dict[str, list[str]] = {}
+    if "map_mentions.json" in manifest["files"]:
+        drop = _load("map_mentions.json")["drop"][language]
+        for key, patterns in drop.items():
+            listed = mentions["blockers"] if key == "blockers" else mentions["classes"].get(key)
+            stale = [p for p in patterns if listed is None or p not in listed]
+            if stale:
+                raise RuntimeError(f"labels/rules/map_mentions.json drops {key} patterns that "
+                                   f"{source} lacks: {stale}")
 
-    items: list[tuple[str, int]] = [(p, -1) for p in mentions.get("blockers", [])]
+    items: list[tuple[str, int]] = [(p, -1) for p in mentions.get("blockers", [])
+                                    if p not in drop.get("blockers", [])]
     heads: list[tuple[int, re.Pattern[str]]] = []
     for ci, cls in enumerate(CLASSES):
         for p in mentions["classes"].get(cls, []):
+            if p in drop.get(cls, []):
+                continue
             if "(?P<head>" in p:
                 _check(p, source, head=True)
                 heads.append((ci, _union([(p, ci)], language)[0]))
             else:
                 _check(p, source)
                 items.append((p, ci))
+    # Map names get tags of their own (class index + len(CLASSES)) so that they win ties.
+    for d in derived:
+        if d.pattern is None:
+            continue
+        _check(d.pattern, "map_mentions.json")
+        items.append((d.pattern, CLASSES.index(d.cls) + len(CLASSES)))
 
     cue_items: list[tuple[str, int]] = []
     cue_patterns = []
@@ -266,8 +336,12 @@ def _rules(language: str) -> _Rules:
 
     section_rx, section_of_title = _section_regex(language)
     scope = cues["scope"]
+    scanner = _scanner(items, language)
+    preferred = frozenset(range(len(CLASSES), 2 * len(CLASSES)))
     return _Rules(
-        language=language, mentions=_scanner(items, language), head_rx=tuple(heads),
+        language=language, version=version,
+        mentions=_Scanner(scanner.union, scanner.tag_of_group, scanner.by_tag, preferred),
+        head_rx=tuple(heads),
         cues=_scanner(cue_items, language), cue_patterns=tuple(cue_patterns),
         boundary_rx=_union([(p, 0) for p in cues["boundaries"]], language)[0],
         joiner_rx=re.compile(cues["list_joiner"], re.IGNORECASE),
@@ -277,6 +351,116 @@ def _rules(language: str) -> _Rules:
         unit=scope["unit"], pre_scope=int(scope["pre"]), post_scope=int(scope["post"]),
         section_rx=section_rx, section_of_title=section_of_title,
     )
+
+
+# ------------------------------------------------------------- mentions from the label map
+
+_ROMAN = {"i": ("i", "Ⅰ", "1", "一"), "ii": ("ii", "Ⅱ", "2", "二"),
+          "iii": ("iii", "Ⅲ", "3", "三"), "iv": ("iv", "Ⅳ", "4", "四")}
+_OCCLUSION_CN = re.compile(r"(?<![上下])颌(?!骨)")  # 颌 as occlusion, not 上颌/下颌/颌骨 (jaw)
+
+
+def _numeral(word: str, language: str) -> str | None:
+    forms = _ROMAN.get(word)
+    if forms is None:
+        return None
+    return "(?:" + "|".join(forms if language == "cn" else forms[:3]) + ")"
+
+
+def _en_word(word: str, last: bool) -> str:
+    roman = _numeral(word, "en")
+    if roman is not None:
+        return roman
+    if word == "tooth":
+        return "(?:tooth|teeth)"
+    if word.endswith("bite") and len(word) > 4:
+        word = re.escape(word[:-4]) + "[-\\s]?bite"
+    else:
+        word = re.escape(word)
+    if not last:
+        return word
+    if word.endswith("y"):
+        return word[:-1] + "(?:y|ies)"
+    return word + "(?:s|es)?"
+
+
+def _en_pattern(words: list[str]) -> str:
+    return "[-\\s]+".join(_en_word(w, k == len(words) - 1) for k, w in enumerate(words))
+
+
+def _cn_pattern(name: str) -> str:
+    out: list[str] = []
+    for part in re.findall(r"[A-Za-z0-9]+|[^A-Za-z0-9]+", name):
+        if part.isascii():  # ASCII and Chinese parts alternate; spaces may stand between
+            low = part.translate(_ASCII_LOWER)
+            out.append(_numeral(low, "cn") or re.escape(low))
+        else:
+            out.append(_OCCLUSION_CN.sub("[颌𬌗合殆]", re.escape(part)))
+    return "\\s*".join(out)
+
+
+def _derive(name: str, language: str, leading: list[str],
+            generic: dict[str, str]) -> tuple[str | None, tuple[str, ...]]:
+    """The pattern of one map name (None when every form is too generic) and the forms
+    left out as too generic."""
+    if language == "en":
+        words = re.split(r"[-\s]+", name.strip().translate(_ASCII_LOWER))
+        full, lead = " ".join(words), None
+        if len(words) > 1 and words[0] in leading:
+            lead, words = words[0], words[1:]
+        short = " ".join(words)
+        skipped = tuple(f for f in dict.fromkeys([full, short]) if f in generic)
+        if full in generic:
+            return None, skipped
+        body = _en_pattern(words)
+        if lead is None:
+            return body, skipped
+        lead_rx = _en_word(lead, False) + "(?:'s|’s)?[-\\s]+"
+        return (lead_rx + body if short in generic else f"(?:{lead_rx})?{body}"), skipped
+    name = name.strip()
+    lead = next((w for w in leading if name.startswith(w) and len(name) > len(w)), None)
+    short = name[len(lead):] if lead else name
+    skipped = tuple(f for f in dict.fromkeys([name, short]) if f in generic)
+    if name in generic:
+        return None, skipped
+    if lead is None:
+        return _cn_pattern(name), skipped
+    lead_rx = re.escape(lead)
+    body = _cn_pattern(short)
+    return (lead_rx + body if short in generic else f"(?:{lead_rx})?{body}"), skipped
+
+
+def map_mentions(language: str = "en", rules: str | None = None,
+                 anomaly_map: AnomalyMap | None = None) -> tuple[MapMention, ...]:
+    """The mentions a rules version derives from its label map, one per anomaly name.
+
+    Empty for a version without a label map (rules-v1). ``anomaly_map`` replaces the
+    version's own map (to see what another map would give; the labeler itself always uses
+    the map its manifest names). Names are spelled out as patterns by the grammar in
+    labels/rules/map_mentions.json; forms listed there as too generic are left out.
+    """
+    language, version = _normalise_language(language), _version(rules)
+    amap = anomaly_map if anomaly_map is not None else _label_map(version)
+    if amap is None or "map_mentions.json" not in _manifest(version)["files"]:
+        return ()
+    spec = _load("map_mentions.json")
+    leading = [w.translate(_ASCII_LOWER) for w in spec["optional_leading_words"][language]]
+    generic: dict[str, str] = spec["too_generic"][language]
+    names = ([(en, en) for en in amap.names_en.values()] if language == "en"
+             else [(cn, en) for cn, en in amap.names_cn.items()])
+    out: list[MapMention] = []
+    used: set[str] = set()
+    for name, en in names:
+        pattern, skipped = _derive(name, language, leading, generic)
+        used.update(skipped)
+        if pattern is not None or skipped:
+            out.append(MapMention(cls=amap.to_class[en.casefold()], anomaly=en, name=name,
+                                  pattern=pattern, generic=skipped))
+    stale = sorted(set(generic).difference(used))
+    if stale and anomaly_map is None:
+        raise RuntimeError(f"labels/rules/map_mentions.json: too_generic forms that "
+                           f"{amap.version} does not derive ({language}): {stale}")
+    return tuple(out)
 
 
 def _section_regex(language: str) -> tuple[re.Pattern[str], dict[str, str]]:
@@ -299,11 +483,11 @@ def _section_regex(language: str) -> tuple[re.Pattern[str], dict[str, str]]:
 
 
 @lru_cache(maxsize=4096)
-def _cue_roles(language: str, kind: int, cue_text: str) -> tuple[bool, bool]:
+def _cue_roles(language: str, version: str, kind: int, cue_text: str) -> tuple[bool, bool]:
     """(pre, post): every pattern of the kind that matches the whole cue lends its roles,
     so "cannot be ruled out" acts backwards even where a pre-cue pattern also matches it."""
     pre = post = False
-    for rx, is_pre, is_post in _rules(language).cue_patterns[kind]:
+    for rx, is_pre, is_post in _rules(language, version).cue_patterns[kind]:
         if rx.fullmatch(cue_text):
             pre, post = pre or is_pre, post or is_post
     return pre, post
@@ -312,7 +496,7 @@ def _cue_roles(language: str, kind: int, cue_text: str) -> tuple[bool, bool]:
 def _find_cues(low: str, rules: _Rules) -> list[_Cue]:
     out = []
     for start, end, k in rules.cues.scan(low):
-        pre, post = _cue_roles(rules.language, k, low[start:end])
+        pre, post = _cue_roles(rules.language, rules.version, k, low[start:end])
         out.append(_Cue(start, end, _CUE_KINDS[k], pre, post))
     return out
 
@@ -323,8 +507,8 @@ def _find_mentions(low: str, rules: _Rules) -> list[tuple[int, int, int, int, in
     taken: list[tuple[int, int]] = []
     for start, end, ci in rules.mentions.scan(low):
         taken.append((start, end))
-        if ci >= 0:  # blockers (-1) only claim their span
-            found.append((start, end, ci, start, end))
+        if ci >= 0:  # blockers (-1) only claim their span; map names are tagged ci + 6
+            found.append((start, end, ci % len(CLASSES), start, end))
     # Gap patterns ("gingiva shows no redness") may overlap other mentions with their lead-in
     # words, but not with their head word; the head is where cue scopes are measured from.
     for ci, rx in rules.head_rx:
@@ -354,9 +538,15 @@ def _decide(cues: list[_Cue]) -> _Cue | None:
     return None
 
 
-def find_mentions(text: str | None, language: str = "en") -> list[Mention]:
-    """Every class mention in `text` with its context decision, in text order."""
-    rules = _rules(_normalise_language(language))
+def find_mentions(text: str | None, language: str = "en",
+                  rules: str | None = None) -> list[Mention]:
+    """Every class mention in `text` with its context decision, in text order.
+
+    `rules`: a version of RULES_VERSIONS (default RULES_VERSION)."""
+    return _find(text, _rules(_normalise_language(language), _version(rules)))
+
+
+def _find(text: str | None, rules: _Rules) -> list[Mention]:
     text = text or ""
     low = text.translate(_ASCII_LOWER)
     found = _find_mentions(low, rules)
@@ -434,15 +624,17 @@ def _reaches(cue_end: int, k: int, found: list[tuple[int, int, int, int, int]],
 
 
 def label_report(text: str | None, language: str = "en",
-                 sections: Iterable[str] | None = None) -> dict[str, ClassLabel]:
+                 sections: Iterable[str] | None = None,
+                 rules: str | None = None) -> dict[str, ClassLabel]:
     """For each of the six classes: present / uncertain / negated / absent, with evidence.
 
     `sections` restricts labeling to those report sections (field names of REPORT_SECTIONS,
     e.g. ``["diagnosis"]``); a requested section the report lacks adds nothing. Offsets always
-    refer to the full `text`. ``None`` or empty text labels every class absent.
+    refer to the full `text`. ``None`` or empty text labels every class absent. `rules`: a
+    version of RULES_VERSIONS (default RULES_VERSION).
     """
     text = text or ""
-    mentions = find_mentions(text, language)
+    mentions = find_mentions(text, language, rules)
     if sections is not None:
         wanted = list(sections)
         bad = set(wanted).difference(_SECTION_FIELDS)
@@ -466,10 +658,11 @@ def label_report(text: str | None, language: str = "en",
 
 
 def label_reports(texts: Iterable[str | None], language: str = "en",
-                  sections: Iterable[str] | None = None) -> list[dict[str, ClassLabel]]:
+                  sections: Iterable[str] | None = None,
+                  rules: str | None = None) -> list[dict[str, ClassLabel]]:
     """:func:`label_report` over many texts."""
     wanted = None if sections is None else list(sections)
-    return [label_report(t, language, wanted) for t in texts]
+    return [label_report(t, language, wanted, rules) for t in texts]
 
 
 # ------------------------------------------------------------------------------ sections

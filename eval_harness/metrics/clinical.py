@@ -74,8 +74,9 @@ def _positive(label: ClassLabel, uncertain_positive: bool) -> bool:
     return label.status == "present" or (uncertain_positive and label.status == "uncertain")
 
 
-def _signature(language: str, scope: str, uncertain_positive: bool | None = None) -> str:
-    parts = [f"code-bench-labeler:{rules_id()}", f"lang:{language}", f"scope:{scope}"]
+def _signature(language: str, scope: str, uncertain_positive: bool | None = None,
+               rules: str | None = None) -> str:
+    parts = [f"code-bench-labeler:{rules_id(rules)}", f"lang:{language}", f"scope:{scope}"]
     if uncertain_positive is not None:
         parts.append(f"uncertain:{'positive' if uncertain_positive else 'negative'}")
     return "|".join(parts)
@@ -88,12 +89,14 @@ def _has_text(s: str) -> bool:
 
 def primary_class_accuracy(generated_reports: Sequence[str | None],
                            reference_classes: Sequence[str], language: str = "en",
-                           uncertain_positive: bool = False) -> MetricResult:
+                           uncertain_positive: bool = False,
+                           rules: str | None = None) -> MetricResult:
     """Does each generated report's Diagnosis section affirm the reference class?
 
     The Diagnosis section is read when the report has one with text in it; otherwise the
     whole report is (details count both fall-backs). "uncertain" counts as affirming only
-    with ``uncertain_positive=True``.
+    with ``uncertain_positive=True``. `rules`: the labeler's rules version (default: the
+    labeler's current one; scripts/labeler_agreement.py compares versions with it).
     """
     _check(language, ("generated_reports", generated_reports),
            ("reference_classes", reference_classes))
@@ -101,7 +104,7 @@ def primary_class_accuracy(generated_reports: Sequence[str | None],
     if unknown:
         raise ValueError(f"reference classes that are not COde classes: {unknown}")
     name = "primary_class_accuracy"
-    signature = _signature(language, "diagnosis-else-report", uncertain_positive)
+    signature = _signature(language, "diagnosis-else-report", uncertain_positive, rules)
     definition = ("Share of generated reports whose Diagnosis section (the whole report when "
                   "it has none) the rule-based labeler reads as affirming the reference class.")
     if not generated_reports:
@@ -116,10 +119,10 @@ def primary_class_accuracy(generated_reports: Sequence[str | None],
         text = report or ""
         spans = section_spans(text, language).get("diagnosis")
         if spans and any(_has_text(text[a:b]) for a, b in spans):
-            labels = label_report(text, language, sections=["diagnosis"])
+            labels = label_report(text, language, sections=["diagnosis"], rules=rules)
         else:
             (empty_section if spans else no_section).append(i)
-            labels = label_report(text, language)
+            labels = label_report(text, language, rules=rules)
         label = labels[ref]
         statuses[label.status] += 1
         hit = float(_positive(label, uncertain_positive))
@@ -142,7 +145,7 @@ def primary_class_accuracy(generated_reports: Sequence[str | None],
                                       "empty_diagnosis_section": len(empty_section),
                                       "indices": sorted(no_section + empty_section)},
             "uncertain_positive": uncertain_positive,
-            "rules": rules_id(),
+            "rules": rules_id(rules),
         })
 
 
