@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import re
 import subprocess
 import sys
 import time
@@ -15,12 +14,16 @@ from pathlib import Path
 import pytest
 
 from eval_harness.data.checkup import REPORT_SECTIONS
+from eval_harness.labels import report_labeler
+from eval_harness.labels.anomaly_map import load_anomaly_map, parse_anomaly_map
 from eval_harness.labels.classes import CLASSES
 from eval_harness.labels.report_labeler import (
     RULES_VERSION,
+    RULES_VERSIONS,
     ClassLabel,
     find_mentions,
     label_report,
+    map_mentions,
     rules_id,
     rules_sha256,
     section_spans,
@@ -32,12 +35,12 @@ ROOT = Path(__file__).resolve().parents[1]
 CARIES, GINGIVITIS, CLASS3, PULPITIS, LOSS, STRUCTURE = CLASSES
 
 
-def statuses(text: str, language: str = "en") -> dict[str, str]:
-    return {c: lab.status for c, lab in label_report(text, language).items()}
+def statuses(text: str, language: str = "en", rules: str | None = None) -> dict[str, str]:
+    return {c: lab.status for c, lab in label_report(text, language, rules=rules).items()}
 
 
-def nonabsent(text: str, language: str = "en") -> dict[str, str]:
-    return {c: s for c, s in statuses(text, language).items() if s != "absent"}
+def nonabsent(text: str, language: str = "en", rules: str | None = None) -> dict[str, str]:
+    return {c: s for c, s in statuses(text, language, rules).items() if s != "absent"}
 
 
 # ------------------------------------------------------------------ minimal pairs (English)
@@ -58,10 +61,7 @@ def nonabsent(text: str, language: str = "en") -> dict[str, str]:
     ("No new radiolucent areas suggestive of caries.", {CARIES: "negated"}),
     ("Angle's Class III malocclusion.", {CLASS3: "present"}),
     ("Angle’s Class III malocclusion (K07.200x013).", {CLASS3: "present"}),
-    ("Angle's Class II malocclusion.", {}),
-    ("Angle Class I malocclusion with crowding.", {}),
     ("Skeletal Class III pattern with anterior crossbite.", {CLASS3: "present"}),
-    ("Posterior crossbite on the right.", {}),
     ("Anterior crossbite not resolved.", {CLASS3: "present"}),
     ("Anterior crossbite resolved.", {CLASS3: "negated"}),
     ("Kennedy Class III partial edentulism.", {LOSS: "present"}),
@@ -70,7 +70,7 @@ def nonabsent(text: str, language: str = "en") -> dict[str, str]:
     ("Chronic periodontitis.", {GINGIVITIS: "present"}),
     ("No periapical radiolucency.", {PULPITIS: "negated"}),
     ("Teeth 15, 44, and 46 are missing.", {LOSS: "present"}),
-    ("Congenitally missing tooth 12.", {}),
+    ("Hypodontia of 12 and 22.", {}),  # congenital absence is not tooth loss
     ("Wedge-shaped defects on teeth 14 and 24.", {STRUCTURE: "present"}),
     ("Tooth structure defect of tooth 46 (K07.303).", {STRUCTURE: "present"}),
     ("Dental arch defect at tooth 36 (K08.100x002).", {LOSS: "present"}),
@@ -92,6 +92,7 @@ def nonabsent(text: str, language: str = "en") -> dict[str, str]:
 ])
 def test_english_minimal_pairs(text: str, expected: dict[str, str]) -> None:
     assert nonabsent(text) == expected
+    assert nonabsent(text, rules="rules-v1") == expected  # none of these changed in v2
 
 
 # ------------------------------------------------------------------ minimal pairs (Chinese)
@@ -108,7 +109,6 @@ def test_english_minimal_pairs(text: str, expected: dict[str, str]) -> None:
     ("全口牙龈红肿，探诊出血。", {GINGIVITIS: "present"}),
     ("安氏III类错𬌗。", {CLASS3: "present"}),
     ("安氏Ⅲ类错颌畸形。", {CLASS3: "present"}),
-    ("安氏II类错颌。", {}),
     ("前牙反颌。", {CLASS3: "present"}),
     ("未见牙列拥挤及反颌。", {CLASS3: "negated"}),
     ("肯氏III类牙列缺损。", {LOSS: "present"}),
@@ -126,6 +126,7 @@ def test_english_minimal_pairs(text: str, expected: dict[str, str]) -> None:
 ])
 def test_chinese_minimal_pairs(text: str, expected: dict[str, str]) -> None:
     assert nonabsent(text, "cn") == expected
+    assert nonabsent(text, "cn", "rules-v1") == expected
 
 
 # ------------------------------------------------------------- metamorphic: insert a negation
@@ -182,11 +183,13 @@ def test_inserting_a_chinese_negation_flips_only_that_class(
 # ------------------------------------------------- the synthetic generator's negated mentions
 
 # Anomalies the label map files under a class other than the one they clinically name.
-_MAP_DIFFERS = {"Cracked Tooth"}  # map: Pulpitis; the labeler reads a crack as structure loss
+# rules-v1 reads a crack as structure loss (map: Pulpitis); rules-v2 follows the map.
+_MAP_DIFFERS = {"rules-v1": {"Cracked Tooth"}, "rules-v2": set()}
 
 
+@pytest.mark.parametrize("rules", RULES_VERSIONS)
 @pytest.mark.parametrize("language", ["en", "cn"])
-def test_synthetic_reports_never_affirm_an_absent_class(language: str) -> None:
+def test_synthetic_reports_never_affirm_an_absent_class(language: str, rules: str) -> None:
     """The synthetic texts negate or hedge classes the checkup does NOT have ("未见龋坏",
     "Cannot rule out mild gingivitis") and use pseudo-negations; none may read as present."""
     import random
@@ -195,7 +198,7 @@ def test_synthetic_reports_never_affirm_an_absent_class(language: str) -> None:
     from eval_harness.labels.anomaly_map import load_anomaly_map
 
     amap = load_anomaly_map()
-    names = sorted(n for n in amap.names_en.values() if n not in _MAP_DIFFERS)
+    names = sorted(n for n in amap.names_en.values() if n not in _MAP_DIFFERS[rules])
     rng = random.Random(20240611)
     suffix, title, sep = ("", 1, ": ") if language == "en" else ("_cn", 2, "：")
     wrong = []
@@ -204,7 +207,8 @@ def test_synthetic_reports_never_affirm_an_absent_class(language: str) -> None:
         texts = make_texts(rng, anomalies, has_radiograph=rng.random() < 0.5)
         report = "\n".join(f"{s[title]}{sep}{texts[s[0] + suffix]}" for s in REPORT_SECTIONS)
         carried = set(amap.classes_of(anomalies))
-        wrong += [(c, lab.evidence, anomalies) for c, lab in label_report(report, language).items()
+        labels = label_report(report, language, rules=rules)
+        wrong += [(c, lab.evidence, anomalies) for c, lab in labels.items()
                   if lab.status == "present" and c not in carried]
     assert wrong == []
 
@@ -310,18 +314,42 @@ def test_section_restriction_keeps_full_report_offsets() -> None:
 
 # ---------------------------------------------------------------------- rules and speed
 
-def test_rules_are_versioned_and_hashed() -> None:
+_MANIFESTS = {"rules-v1": "manifest.json", "rules-v2": "manifest-v2.json"}
+
+
+@pytest.mark.parametrize("version", RULES_VERSIONS)
+def test_rules_are_versioned_and_hashed(version: str) -> None:
     folder = resources.files("eval_harness.labels").joinpath("rules")
-    manifest = json.loads(folder.joinpath("manifest.json").read_text("utf-8"))
-    assert manifest["version"] == RULES_VERSION
+    manifest = json.loads(folder.joinpath(_MANIFESTS[version]).read_text("utf-8"))
+    assert manifest["version"] == version
     digest = hashlib.sha256()
-    for name in ["manifest.json", *manifest["files"]]:
+    for name in [_MANIFESTS[version], *manifest["files"]]:
         digest.update(name.encode() + b"\0" + folder.joinpath(name).read_bytes() + b"\0")
-    assert rules_sha256() == digest.hexdigest()
-    assert re.fullmatch(rf"{re.escape(RULES_VERSION)}\+[0-9a-f]{{12}}", rules_id())
-    listed = set(manifest["files"])
-    on_disk = {p.name for p in folder.iterdir() if p.name.endswith(".json")} - {"manifest.json"}
-    assert listed == on_disk  # every rule file is hashed
+    if "label_map" in manifest:  # the map's content is part of the rules' identity
+        amap = load_anomaly_map(manifest["label_map"])
+        digest.update(f"label-map:{amap.version}\0{amap.sha256}\0".encode())
+        assert rules_id(version) == f"{version}+{digest.hexdigest()[:12]}/{amap.id}"
+    else:
+        assert rules_id(version) == f"{version}+{digest.hexdigest()[:12]}"
+    assert rules_sha256(version) == digest.hexdigest()
+
+
+def test_every_rule_file_is_in_a_manifest_and_v2_is_the_default() -> None:
+    folder = resources.files("eval_harness.labels").joinpath("rules")
+    listed = {f for m in _MANIFESTS.values()
+              for f in json.loads(folder.joinpath(m).read_text("utf-8"))["files"]}
+    on_disk = {p.name for p in folder.iterdir() if p.name.endswith(".json")}
+    assert listed == on_disk - set(_MANIFESTS.values())  # every rule file is hashed
+    assert RULES_VERSION == "rules-v2" and rules_id() == rules_id("rules-v2")
+    assert rules_id("rules-v2").endswith("/" + load_anomaly_map().id)
+    with pytest.raises(ValueError, match="rules must be one of"):
+        label_report("caries", rules="rules-v3")
+
+
+def test_rules_v1_is_reproducible() -> None:
+    # The id results computed before rules-v2 carry: its files must stay byte-identical.
+    assert rules_id("rules-v1") == "rules-v1+3b56ed1fb914"
+    assert map_mentions("en", "rules-v1") == () and map_mentions("cn", "rules-v1") == ()
 
 
 def test_nothing_compiles_at_import() -> None:
@@ -362,10 +390,182 @@ def test_agreement_on_real_references_stays_at_the_documented_figure() -> None:
     refs = script.load_references(peer)
     assert len(refs) == 600
     assert {c: sum(r.cls == c for r in refs) for c in CLASSES} == {c: 100 for c in CLASSES}
-    totals = script.agreement(refs)["totals"]
-    assert totals["whole_present"] >= script.FLOOR_WHOLE_REPORT
-    assert totals["diagnosis_present"] >= script.FLOOR_DIAGNOSIS
-    assert totals["other_present"] <= script.CEILING_OTHER_PRESENT
     doc = (ROOT / "docs" / "labeler-agreement.md").read_text(encoding="utf-8")
-    assert rules_id() in doc, "rules changed: rerun " + script.COMMAND
-    assert f"{script.FLOOR_WHOLE_REPORT}/600" in doc and f"{script.FLOOR_DIAGNOSIS}/600" in doc
+    for version in RULES_VERSIONS:
+        totals = script.agreement(refs, version)["totals"]
+        assert totals["whole_present"] >= script.FLOOR_WHOLE_REPORT[version]
+        assert totals["diagnosis_present"] >= script.FLOOR_DIAGNOSIS[version]
+        assert totals["other_present"] <= script.CEILING_OTHER_PRESENT[version]
+        assert rules_id(version) in doc, "rules changed: rerun " + script.COMMAND
+        assert (f"{version}: {script.FLOOR_WHOLE_REPORT[version]}/600, "
+                f"{script.FLOOR_DIAGNOSIS[version]}/600, "
+                f"{script.CEILING_OTHER_PRESENT[version]}") in doc
+
+
+def test_v2_credits_the_fine_tuned_runs_class_ii_wording() -> None:
+    """On one published fine-tuned run, whose Class III diagnoses say "Angle's Class II
+    malocclusion", rules-v1 credits none of the Class III references and rules-v2 credits
+    them (the figures the doc reports for every run)."""
+    peer = require_shared()
+    script = _agreement_script()
+    refs = script.load_references(peer)
+    run = peer / "sft" / "Qwen2.5-VL-7B-Instruct-SFT"
+    if not (run / "predictions.jsonl").is_file():
+        pytest.skip("that run is not in the peer snapshot")
+    c3 = {r.number for r in refs if r.cls == CLASS3}
+    texts = [json.loads(ln) for ln in (run / "predictions.jsonl").read_text("utf-8").splitlines()
+             if ln.strip()]
+    texts = [t["prediction"] for t in texts
+             if t["id"].startswith("code_rpt_") and t["id"][9:] in c3 and not t.get("failed")]
+    from eval_harness.metrics.clinical import primary_class_accuracy
+    v1 = primary_class_accuracy(texts, [CLASS3] * len(texts), rules="rules-v1")
+    v2 = primary_class_accuracy(texts, [CLASS3] * len(texts))
+    assert len(texts) >= 90 and v1.value == 0.0 and v2.value >= 0.95
+    assert rules_id("rules-v1") in v1.signature and rules_id("rules-v2") in v2.signature
+
+
+# --------------------------------------------- rules-v2: the label map's names are mentions
+
+@pytest.mark.parametrize(("text", "language", "evidence"), [
+    ("Angle's Class II malocclusion (K07.200x012).", "en", "Class II malocclusion"),
+    ("Angle Class I malocclusion.", "en", "Class I malocclusion"),
+    ("Crossbite at tooth 16.", "en", "Crossbite"),
+    ("Posterior cross-bite on the right.", "en", "cross-bite"),
+    ("Moderate crowding in the lower arch.", "en", "crowding"),
+    ("Dental crowding.", "en", "Dental crowding"),
+    ("Deep overbite and deep overjet.", "en", "Deep overbite"),
+    ("Angle's Class II molar relationship on both sides.", "en",
+     "Angle's Class II molar relationship"),
+    ("Congenitally missing tooth 12.", "en", "Congenitally missing tooth"),
+    ("安氏II类错颌。", "cn", "安氏II类错颌"),
+    ("安氏Ⅱ类错𬌗。", "cn", "安氏Ⅱ类错𬌗"),
+    ("牙列拥挤。", "cn", "牙列拥挤"),
+    ("下前牙拥挤。", "cn", "拥挤"),
+    ("错颌畸形。", "cn", "错颌畸形"),
+    ("前牙开合。", "cn", "前牙开合"),
+])
+def test_any_malocclusion_is_class_iii_under_v2_only(text: str, language: str,
+                                                     evidence: str) -> None:
+    label = label_report(text, language)[CLASS3]
+    assert (label.status, label.evidence) == ("present", evidence)
+    assert nonabsent(text, language) == {CLASS3: "present"}
+    assert CLASS3 not in nonabsent(text, language, "rules-v1")
+
+
+@pytest.mark.parametrize(("text", "language", "status"), [
+    ("No malocclusion.", "en", "negated"),
+    ("Midline aligned, no excess spacing.", "en", "negated"),
+    ("No crowding or crossbite.", "en", "negated"),
+    ("Possible Class II malocclusion.", "en", "uncertain"),
+    ("Crossbite has been corrected.", "en", "negated"),
+    ("未见错颌畸形。", "cn", "negated"),
+    ("未见牙列拥挤。", "cn", "negated"),
+    ("不排除安氏II类错颌。", "cn", "uncertain"),
+])
+def test_map_mentions_are_negated_and_hedged(text: str, language: str, status: str) -> None:
+    assert nonabsent(text, language) == {CLASS3: status}
+
+
+@pytest.mark.parametrize(("text", "v1", "v2"), [
+    # Where a map name and a rules-v1 phrase match the same text, the map's class wins.
+    ("Cracked tooth 36.", {STRUCTURE: "present"}, {PULPITIS: "present"}),
+    ("Cracked tooth syndrome of 36.", {STRUCTURE: "present"}, {PULPITIS: "present"}),
+    ("Restoration defect on 16.", {}, {STRUCTURE: "present"}),
+    ("Calculus (++), pigmentation (+).", {}, {GINGIVITIS: "present"}),
+    ("Temporary restoration on 37.", {}, {STRUCTURE: "present"}),
+    # Too generic alone; the full names still count.
+    ("Wear the retainer at night; no history of trauma.", {}, {}),
+    ("Restoration fracture on 16; mobility test negative.", {}, {}),
+    ("Generalized tooth wear.", {STRUCTURE: "present"}, {STRUCTURE: "present"}),
+    ("Grade II tooth mobility.", {}, {STRUCTURE: "present"}),
+    # A map name inside a longer one of another class: the longer wins.
+    ("Periapical periodontitis of 46.", {PULPITIS: "present"}, {PULPITIS: "present"}),
+    ("Kennedy Class I edentulism.", {LOSS: "present"}, {LOSS: "present"}),
+])
+def test_v2_precedence_and_generic_forms(text: str, v1: dict[str, str],
+                                         v2: dict[str, str]) -> None:
+    assert nonabsent(text, rules="rules-v1") == v1
+    assert nonabsent(text) == v2
+
+
+@pytest.mark.parametrize(("text", "v1", "v2"), [
+    ("修复体缺损。", {}, {STRUCTURE: "present"}),
+    ("牙隐裂。", {STRUCTURE: "present"}, {PULPITIS: "present"}),
+    ("先天缺牙。", {}, {CLASS3: "present"}),
+    ("牙周膜间隙增宽，牙齿无松动。", {}, {}),  # 间隙 and 松动 alone are too generic
+    ("下颌后缩。", {}, {CLASS3: "present"}),
+    ("颌骨外伤。", {}, {STRUCTURE: "present"}),  # 颌 of 颌骨 is the jaw
+])
+def test_v2_chinese_precedence_and_generic_forms(text: str, v1: dict[str, str],
+                                                 v2: dict[str, str]) -> None:
+    assert nonabsent(text, "cn", "rules-v1") == v1
+    assert nonabsent(text, "cn") == v2
+
+
+@pytest.mark.parametrize("language", ["en", "cn"])
+def test_every_map_name_reads_as_its_own_class(language: str) -> None:
+    """Each name of the map, alone, is a mention of the map's class and of no other, so a
+    name that sits inside a longer name of another class cannot fire in its place."""
+    derived = map_mentions(language)
+    amap = load_anomaly_map()
+    names = amap.names_en.values() if language == "en" else amap.names_cn
+    assert {d.name for d in derived} == set(names)  # one per row, none copied or lost
+    wrong = []
+    for d in derived:
+        if d.pattern is None:
+            continue
+        got = nonabsent(d.name, language)
+        if got != {d.cls: "present"}:
+            wrong.append((d.name, d.cls, got))
+    assert wrong == []
+
+
+@pytest.fixture
+def fresh_rules():
+    """Compiled rules and hashes are cached per process; rebuild them around a test."""
+    def clear() -> None:
+        report_labeler._rules.cache_clear()
+        report_labeler._cue_roles.cache_clear()
+        report_labeler.rules_sha256.cache_clear()
+    clear()
+    yield
+    clear()
+
+
+def test_v2_vocabulary_is_derived_from_the_map_file(monkeypatch: pytest.MonkeyPatch,
+                                                    fresh_rules: None) -> None:
+    raw = (resources.files("eval_harness.labels").joinpath("data", "code-v1.csv")
+           .read_bytes().decode("utf-8"))
+    lines = raw.splitlines()
+    # Move crossbite to Gingivitis, drop dental crowding, add a made-up anomaly.
+    edited = [ln.replace(",Class III Malocclusion,", ",Gingivitis,")
+              if ln.startswith("Crossbite,") else ln
+              for ln in lines if not ln.startswith("Dental Crowding,")]
+    edited.append("Zebra Striping,斑马纹,Pulpitis,a made-up row for the test.")
+    modified = parse_anomaly_map("\n".join(edited).encode(), "code-v1", "test")
+    before = rules_id()
+    assert nonabsent("Crossbite. Crowding. Zebra striping. 斑马纹") == {CLASS3: "present"}
+
+    derived = {d.name: d.cls for d in map_mentions("en", anomaly_map=modified)}
+    assert derived["Zebra Striping"] == PULPITIS and "Dental Crowding" not in derived
+
+    monkeypatch.setattr(report_labeler, "load_anomaly_map", lambda version: modified)
+    report_labeler._rules.cache_clear()
+    report_labeler.rules_sha256.cache_clear()
+    assert nonabsent("Crossbite.") == {GINGIVITIS: "present"}
+    assert nonabsent("Moderate crowding.") == {}
+    assert nonabsent("Zebra striping on 11.") == {PULPITIS: "present"}
+    assert nonabsent("未见斑马纹。", "cn") == {PULPITIS: "negated"}
+    assert rules_id() != before and rules_id().endswith("/" + modified.id)
+    assert rules_id("rules-v1") == "rules-v1+3b56ed1fb914"  # v1 reads no map
+
+
+def test_stale_generic_entries_are_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = json.loads(resources.files("eval_harness.labels").joinpath(
+        "rules", "map_mentions.json").read_text("utf-8"))
+    spec["too_generic"]["en"]["no such form"] = "stale"
+    real_load = report_labeler._load
+    monkeypatch.setattr(report_labeler, "_load",
+                        lambda name: spec if name == "map_mentions.json" else real_load(name))
+    with pytest.raises(RuntimeError, match="no such form"):
+        map_mentions("en")
