@@ -543,7 +543,14 @@ def find_mentions(text: str | None, language: str = "en",
     """Every class mention in `text` with its context decision, in text order.
 
     `rules`: a version of RULES_VERSIONS (default RULES_VERSION)."""
-    return _find(text, _rules(_normalise_language(language), _version(rules)))
+    return list(_find_cached(text or "", _normalise_language(language), _version(rules)))
+
+
+@lru_cache(maxsize=8192)
+def _find_cached(text: str, language: str, version: str) -> tuple[Mention, ...]:
+    # A report is read whole for clinical F1 and again for its Diagnosis section (which
+    # filters the same mentions): scan it once. Mentions are frozen, so sharing is safe.
+    return tuple(_find(text, _rules(language, version)))
 
 
 def _find(text: str | None, rules: _Rules) -> list[Mention]:
