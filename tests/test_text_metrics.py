@@ -466,3 +466,15 @@ def test_bleu_stats_equal_sacrebleu_on_real_reports_and_refs_are_memoised() -> N
 def test_bleu_stats_length_mismatch_is_an_error() -> None:
     with pytest.raises(ValueError, match="2 hypotheses but 3 references"):
         text.bleu_sufficient_stats(HYPS[:2], REFS)
+
+
+def test_bleu_stats_equal_sacrebleu_on_short_and_empty_texts() -> None:
+    """Hypotheses shorter than 4 tokens (totals clipped at 0), empty ones, repeated
+    n-grams (clipped matches) and a reference shorter than the hypothesis."""
+    hyps = ["", "tooth", "Tooth 36 .", "caries caries caries caries", "a b a b a b", "x"]
+    refs = ["Tooth 36 caries.", "tooth", "tooth 36", "caries caries", "a b a b", "a b c d e"]
+    expected = sacrebleu.BLEU()._extract_corpus_statistics(hyps, [refs])
+    assert text.bleu_sufficient_stats(hyps, refs) == expected
+    zh = text.bleu_sufficient_stats([ZH_HYP, ""], [ZH_REF, ZH_REF], language="cn")
+    assert zh == sacrebleu.BLEU(tokenize="zh")._extract_corpus_statistics(
+        [ZH_HYP, ""], [[ZH_REF, ZH_REF]])

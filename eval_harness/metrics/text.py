@@ -142,27 +142,42 @@ def bleu_sufficient_stats(hypotheses: Sequence[str], references: Sequence[str],
     """Per-sample sacrebleu statistics, laid out as ``STATS_FIELDS``: the same lists
     ``BLEU.corpus_score`` sums, so a bootstrap can resample corpus BLEU exactly.
 
-    The steps of sacrebleu's ``_extract_corpus_statistics`` (the hook it documents for
-    re-computation in statistical tests), with each reference's tokens and n-gram
-    counts memoised by text: the same references are scored against every run.
+    sacrebleu's ``_extract_corpus_statistics`` (the hook it documents for
+    re-computation in statistical tests), step for step: its own tokenizer, then
+    clipped n-gram matches and counts. Two things are done faster, with the same
+    integers (tested against sacrebleu on published reports): each reference's
+    n-gram counts are memoised by text (the same references are scored against
+    every run), and a hypothesis's matches are summed over the n-grams it shares with
+    the reference only (a set intersection) instead of over all its n-grams.
     """
     if len(hypotheses) != len(references):
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
     bleu = _bleu_metric(language)
-    preprocess, segment_stats = bleu._preprocess_segment, bleu._compute_segment_statistics
-    stats = [segment_stats(preprocess(hyp), _bleu_reference(ref, language))
-             for hyp, ref in zip(hypotheses, references, strict=True)]
+    preprocess, closest = bleu._preprocess_segment, bleu._get_closest_ref_len
+    stats = []
+    for hyp, ref in zip(hypotheses, references, strict=True):
+        ref_ngrams, ref_len = _bleu_reference(ref, language)
+        tokens = preprocess(hyp).split()
+        hyp_len = len(tokens)
+        correct, total = [], []
+        for n, ref_n in enumerate(ref_ngrams, start=1):
+            hyp_n = Counter(zip(*(tokens[k:] for k in range(n)), strict=False))
+            correct.append(sum(min(hyp_n[g], ref_n[g]) for g in hyp_n.keys() & ref_n.keys()))
+            total.append(max(0, hyp_len - n + 1))
+        stats.append([hyp_len, closest(hyp_len, [ref_len]), *correct, *total])
     if sum(hyp.endswith(" .") for hyp in hypotheses) >= 100:
         _warn_tokenized_periods()  # as sacrebleu's own loop would
-    return [[int(x) for x in row] for row in stats]
+    return stats
 
 
 @lru_cache(maxsize=1 << 14)
-def _bleu_reference(reference: str, language: str) -> dict[str, Any]:
-    """sacrebleu's cached form of one reference (``_cache_references`` for one line):
-    its n-gram counts and length. Read-only for ``_compute_segment_statistics``."""
-    bleu = _bleu_metric(language)
-    return bleu._extract_reference_info([bleu._preprocess_segment(reference)])
+def _bleu_reference(reference: str, language: str) -> tuple[tuple[Counter[tuple[str, ...]], ...],
+                                                            int]:
+    """A reference's n-gram counts, one Counter per order 1..4, and its length, after
+    sacrebleu's own preprocessing; memoised by text, read-only once built."""
+    tokens = _bleu_metric(language)._preprocess_segment(reference).split()
+    return (tuple(Counter(zip(*(tokens[k:] for k in range(n)), strict=False))
+                  for n in range(1, BLEU_ORDER + 1)), len(tokens))
 
 
 def _warn_tokenized_periods() -> None:
