@@ -429,11 +429,9 @@ def _meteor_helpers() -> tuple[_MemoStemmer, _MemoWordNet]:
 @cache
 def _meteor_scorer() -> Meteor:
     """The one ``Meteor`` of this process: its word and reference memos serve every run."""
-    from nltk.corpus import wordnet
-
     from eval_harness.metrics.meteor import Meteor
 
-    return Meteor(wordnet)
+    return Meteor(wordnet_setup.wordnet_reader())
 
 
 def meteor_tokens(text: str, language: str = "en") -> list[str]:
