@@ -40,6 +40,26 @@ def test_baselines_produce_results(model: str, synth_dir: Path, tmp_path: Path) 
     assert all(len(s["prompt_sha256"]) == 64 for s in samples)
 
 
+def test_multilabel_task_runs_from_the_cli(synth_dir: Path, tmp_path: Path) -> None:
+    """The majority baseline answers its exemplar's class set for every checkup; the
+    scores follow from the test split's class sets (computed here by hand)."""
+    assert _run(synth_dir, tmp_path / "ml", "--model", "majority",
+                "--tasks", "code_multilabel") == 0
+    document, samples = read_results(tmp_path / "ml")
+    result = document.tasks["code_multilabel"]
+    answer = {s["prediction"] for s in samples}
+    assert len(answer) == 1
+    guess = set(answer.pop().split(", "))
+    test = load_checkups(synth_dir, split="test")
+    exact = sum(set(c.classes) == guess for c in test) / len(test)
+    assert result.metrics["exact_match"]["value"] == pytest.approx(exact)
+    tp = sum(len(set(c.classes) & guess) for c in test)
+    fp = sum(len(guess - set(c.classes)) for c in test)
+    fn = sum(len(set(c.classes) - guess) for c in test)
+    assert result.metrics["micro_f1"]["value"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
+    assert result.primary_metric == "micro_f1" and "code_cls" not in document.tasks
+
+
 def test_predict_only_then_score_gives_identical_numbers(synth_dir: Path,
                                                           tmp_path: Path) -> None:
     assert _run(synth_dir, tmp_path / "full", "--model", "random", "--seed", "3") == 0
