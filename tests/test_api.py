@@ -155,6 +155,21 @@ def test_a_report_run_whose_answers_all_failed_keeps_every_metric(test_split) ->
                                                        len(test_split)]]
 
 
+class _RefusingEmbedder:
+    signature = "test-embedder"
+
+    def cosine(self, hypotheses, references):
+        raise AssertionError("nothing was answered: nothing to embed")
+
+
+def test_all_failed_reports_score_cosine_zero_without_embedding(test_split) -> None:
+    preds = _predictions(test_split, "code_report", failed=len(test_split))
+    options = ScoreOptions(resamples=20, embedder=_RefusingEmbedder())
+    cosine = api.score_predictions(preds, _refs(test_split), options).document \
+        .tasks["code_report"].metrics["cosine"]
+    assert cosine["value"] == 0.0 and cosine["signature"] == "test-embedder"
+
+
 def test_failure_threshold_marks_degraded(test_split) -> None:
     n = len(test_split)
     just_under = int(0.2 * n)

@@ -205,11 +205,12 @@ def test_pickle_weights_refused(tiny_dir: Path, tmp_path: Path) -> None:
 
 
 def test_bad_options_rejected(tiny_dir: Path) -> None:
+    from eval_harness.errors import UsageError
     from eval_harness.models.hf import HFBackend
 
-    with pytest.raises(ValueError, match="cls_mode"):
+    with pytest.raises(UsageError, match="cls_mode"):
         HFBackend(str(tiny_dir), cls_mode="vote")
-    with pytest.raises(ValueError, match="dtype"):
+    with pytest.raises(UsageError, match="dtype"):
         HFBackend(str(tiny_dir), dtype="float16")
 
 

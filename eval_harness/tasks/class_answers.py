@@ -157,14 +157,22 @@ def find_classes(text: str, version: str = SYNONYMS_VERSION) -> list[tuple[str, 
     return [(p.label, p.text) for _, _, p in taken]
 
 
+def _answer(text: str | None, failed: bool) -> tuple[tuple[Status, str] | None, str, str]:
+    """(status and reason when there is no answer to read, else None; the answer without
+    its reasoning block; a note on what was dropped, for the reason)."""
+    if failed:
+        return ("failed", "generation failed"), "", ""
+    if text is None or not text.strip():
+        return ("unparseable", "empty output"), "", ""
+    answer, note = strip_reasoning(text)
+    return None, answer, f" ({note})" if note else ""
+
+
 def extract_class(text: str | None, failed: bool = False) -> Extraction:
     """Read one answer as a class, or say precisely why it cannot be read."""
-    if failed:
-        return Extraction(text, None, "failed", "generation failed")
-    if text is None or not text.strip():
-        return Extraction(text, None, "unparseable", "empty output")
-    answer, note = strip_reasoning(text)
-    suffix = f" ({note})" if note else ""
+    early, answer, suffix = _answer(text, failed)
+    if early is not None:
+        return Extraction(text, None, *early)
     whole = normalize(answer)
     if whole in _EXACT:
         return Extraction(text, _EXACT[whole], "ok", "exact class name" + suffix)
@@ -204,12 +212,9 @@ def extract_class_set(text: str | None, failed: bool = False) -> SetExtraction:
     (or 无); a class named only in negated form still counts as named, so the prompt
     asks for the names of the classes present only.
     """
-    if failed:
-        return SetExtraction(text, None, "failed", "generation failed")
-    if text is None or not text.strip():
-        return SetExtraction(text, None, "unparseable", "empty output")
-    answer, note = strip_reasoning(text)
-    suffix = f" ({note})" if note else ""
+    early, answer, suffix = _answer(text, failed)
+    if early is not None:
+        return SetExtraction(text, None, *early)
     if normalize(answer) in _NONE_ANSWERS:
         return SetExtraction(text, (), "ok", "answered none" + suffix)
     hits = find_classes(answer)
