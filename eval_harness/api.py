@@ -135,13 +135,24 @@ def score_many(jobs: Iterable[ScoreJob], options: ScoreOptions = DEFAULT_SCORING
 
 def failure_report(document: ResultsDocument, aligned: dict[str, Any],
                    options: ScoreOptions) -> tuple[str, dict[str, Any] | None]:
-    """("ok" | "degraded", the failure rates per task and the commonest errors)."""
-    rates = {name: result.n_failed / result.n if result.n else 0.0
-             for name, result in document.tasks.items()}
-    errors = Counter(p.error or "failed (no error message)"
-                     for inp in aligned.values() for p in inp.predictions if p.failed)
+    """("ok" | "degraded", the failure rates per task and the commonest errors).
+
+    A failure is a failed request or an empty answer: a broken server fails requests,
+    a wrong dtype or a broken chat template often returns nothing at all. Unparseable
+    answers are a model's own (wrong) answers and stay out of the rate.
+    """
+    errors: Counter[str] = Counter()
+    rates = {}
+    for name, inp in aligned.items():
+        for p in inp.predictions:
+            if p.failed:
+                errors[p.error or "failed (no error message)"] += 1
+            elif not (p.text or "").strip():
+                errors["empty answer"] += 1
+        bad = sum(p.failed or not (p.text or "").strip() for p in inp.predictions)
+        rates[name] = bad / len(inp.predictions) if inp.predictions else 0.0
     degraded = any(rate > options.max_failure_rate for rate in rates.values())
-    if not errors and not degraded:
+    if not errors:
         return "ok", None
     return ("degraded" if degraded else "ok"), {
         "threshold": options.max_failure_rate,
@@ -232,7 +243,7 @@ def score_run(predictions: Sequence[Prediction], checkups: Sequence[Checkup],
     references = references_from_checkups(sorted(checkups, key=lambda c: c.checkup_id),
                                           name=dataset_name, split=split, source=source)
     scored = score_predictions(predictions, references, options, tasks=tasks, model=model,
-                               prompt_hash=templates_hash(), source=source)
+                               prompt_hash=templates_hash(tasks), source=source)
     by_id = {c.checkup_id: c for c in checkups}
     for s in scored.samples:
         request = build_request(by_id[s["id"]], s["task"], prompt)

@@ -2,8 +2,9 @@
 
 Exit status: 0 done; 1 bad input data (one line per problem, naming file, line and
 checkup); 2 bad usage (one line); 3 results written but the run is degraded (too many
-failed answers). Anything else is a bug in the harness: its traceback is shown, with
-one line saying so, never hidden behind a short message.
+failed or empty answers); 70 a bug in the harness: its traceback is shown, with one
+line saying so, never hidden behind a short message; 130 interrupted; 141 the output
+pipe closed (`| head`).
 """
 
 from __future__ import annotations

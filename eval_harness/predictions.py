@@ -1,7 +1,7 @@
 """Reading predictions and references for scoring without a model.
 
 Predictions JSONL (../shared/DESIGN.md): one object per sample,
-``{"id": "<checkup_id>", "task": "code_cls"|"code_report", "prediction": "<text>"}``
+``{"id": "<checkup_id>", "task": "<a registered task>", "prediction": "<text>"}``
 plus optional ``"scores": {class: prob}``, ``"failed": true``, ``"error": "..."`` and
 ``"meta": {...}`` (how the answer was served: kept as provenance, never scored).
 The peer harness format (``--peer-run``) carries the ground truth in each line.
@@ -108,10 +108,16 @@ def read_predictions(path: Path | str) -> list[Prediction]:
             bad(f"duplicate prediction for {task} (first on line {seen[sid, task]})")
             continue
         seen[sid, task] = number
-        failed = bool(obj.get("failed", False))
+        failed = obj.get("failed", False)
+        if not isinstance(failed, bool):
+            bad(f"'failed' must be true or false, not {failed!r}")
+            continue
         text = obj.get("prediction")
         if text is not None and not isinstance(text, str):
             bad("'prediction' must be a string")
+            continue
+        if obj.get("error") is not None and not isinstance(obj["error"], str):
+            bad("'error' must be a string (the backend's message)")
             continue
         if text is None and not failed:
             bad("'prediction' is missing", 'give the model output, or "failed": true')
@@ -264,6 +270,12 @@ def read_peer_run(run_dir: Path | str) -> tuple[ReferenceSet, list[Prediction]]:
                 raise DataError.single(str(source), "peer-run line without its ground truth",
                                        line=number, checkup_id=sid,
                                        fix='each line needs "ground_truth": "<reference>"')
+            if obj.get("prediction") is not None and not isinstance(obj["prediction"], str):
+                raise DataError.single(str(source), "'prediction' must be a string",
+                                       line=number, checkup_id=sid)
+            if not isinstance(obj.get("failed", False), bool):
+                raise DataError.single(str(source), "'failed' must be true or false",
+                                       line=number, checkup_id=sid)
             key = sid.rsplit("_", 1)[1]
             if source is path or key not in rows[task]:
                 rows[task][key] = obj | ({"failed": True} if source is not path else {})
@@ -277,7 +289,7 @@ def read_peer_run(run_dir: Path | str) -> tuple[ReferenceSet, list[Prediction]]:
         primary = cls_rows[key]["ground_truth"] if key in cls_rows else None
         report = report_rows[key]["ground_truth"] if key in report_rows else None
         refs.append(Reference(key, primary, (primary,) if primary else (), report))
-    preds = [Prediction(key, task, obj.get("prediction"), bool(obj.get("failed")),
+    preds = [Prediction(key, task, obj.get("prediction"), obj.get("failed", False),
                         "failed in the peer run" if obj.get("failed") else None)
              for task, lines in rows.items() for key, obj in sorted(lines.items())]
     if not preds:
@@ -285,6 +297,36 @@ def read_peer_run(run_dir: Path | str) -> tuple[ReferenceSet, list[Prediction]]:
     return ReferenceSet(refs, name="COde (peer run)", split="test",
                         label_map=PEER_LABEL_MAP if cls_rows else None,
                         source=str(path)), preds
+
+
+def peer_run_on_checkups(references: ReferenceSet, predictions: list[Prediction],
+                         checkups: list[Checkup], *, name: str,
+                         source: str) -> tuple[ReferenceSet, list[Prediction]]:
+    """A peer run moved onto a COde folder: its NNNNN is the position of the checkup among
+    the folder's test rows in file order. Every reference report and class of the run
+    must equal the folder's, so a wrong folder or order is an error, not a silent
+    misalignment. The result carries the folder's ids and label map, hence its
+    fingerprint."""
+    from dataclasses import replace
+
+    test = [c for c in checkups if c.split == "test"]
+    by_key = {f"{i:05d}": c for i, c in enumerate(test)}
+    unknown = [r.sample_id for r in references.references if r.sample_id not in by_key]
+    if unknown:
+        raise DataError.single(source, f"the peer run has {len(unknown)} position(s) beyond "
+                               f"the folder's {len(test)} test checkups, e.g. {unknown[0]}")
+    differ = [f"{r.sample_id} ({by_key[r.sample_id].checkup_id})"
+              for r in references.references
+              if (r.report is not None and r.report != by_key[r.sample_id].reference_report)
+              or (r.primary is not None and r.primary != by_key[r.sample_id].primary)]
+    if differ:
+        raise DataError.single(source, f"{len(differ)} of the peer run's references differ "
+                               f"from the folder's test checkups at the same position, e.g. "
+                               f"{', '.join(differ[:3])}",
+                               fix="point --data at the COde release the run was made on")
+    moved = references_from_checkups([by_key[r.sample_id] for r in references.references],
+                                     name=name, split="test", source=source)
+    return moved, [replace(p, sample_id=by_key[p.sample_id].checkup_id) for p in predictions]
 
 
 def peer_run_inputs(run_dir: Path | str) -> dict[str, ScoringInput]:

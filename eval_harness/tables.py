@@ -35,7 +35,9 @@ def format_results(document: ResultsDocument) -> str:
         for line in [*reasons, *(f"note: {note}" for note in result.notes)]:
             lines.append(f"  {line}")
     if document.status != "ok":
-        lines.append(f"\nSTATUS: {document.status.upper()} (failure rates "
-                     + ", ".join(f"{t} {r:.1%}" for t, r in document.failures["rate"].items())
-                     + f" above the threshold {document.failures['threshold']:.0%})")
+        failures = document.failures
+        over = {t: r for t, r in failures["rate"].items() if r > failures["threshold"]}
+        lines.append(f"\nSTATUS: {document.status.upper()} (failed or empty answers: "
+                     + ", ".join(f"{t} {r:.1%}" for t, r in over.items())
+                     + f", above the threshold {failures['threshold']:.0%})")
     return "\n".join(lines)

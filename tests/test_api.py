@@ -103,6 +103,54 @@ def test_two_peer_runs_share_their_fingerprint_and_compare(tmp_path: Path) -> No
     assert {r.metric for r in rows} >= {"accuracy", "macro_f1"}
 
 
+def _fake_peer_run(folder: Path, checkups, out: Path, *, wrong_report: int | None = None) -> Path:
+    """A peer run in the pocket-dentist format: NNNNN = position among the test rows."""
+    lines = []
+    for i, c in enumerate(checkups):
+        report = c.reference_report + (" (edited)" if i == wrong_report else "")
+        answer = CLASSES[(CLASSES.index(c.primary) + i) % len(CLASSES)]
+        lines += [{"id": f"code_cls_{i:05d}", "task": "code_classification",
+                   "prediction": answer, "ground_truth": c.primary},
+                  {"id": f"code_rpt_{i:05d}", "task": "code_report",
+                   "prediction": c.texts["diagnosis"], "ground_truth": report}]
+    out.mkdir(parents=True)
+    (out / "predictions.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return out
+
+
+def test_a_peer_run_on_its_code_folder_gets_the_folder_fingerprint(synth_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    from eval_harness.cli import main
+
+    in_file_order = [c for c in load_checkups(synth_dir) if c.split == "test"]
+    run = _fake_peer_run(synth_dir, in_file_order, tmp_path / "peer")
+    assert main(["score", "--peer-run", str(run), "--data", str(synth_dir), "--output",
+                 str(tmp_path / "mapped"), "--resamples", "20", "--no-embeddings",
+                 "--quiet"]) == 0
+    from eval_harness.results import read_results
+
+    document, samples = read_results(tmp_path / "mapped")
+    folder = _refs(sorted(in_file_order, key=lambda c: c.checkup_id)).dataset_info()
+    assert (document.dataset.fingerprint, document.dataset.reports_fingerprint) == \
+        (folder.fingerprint, folder.reports_fingerprint)
+    # Position i answered class (primary + i): right exactly where i % 6 == 0.
+    correct = {s["id"]: s["correct"] for s in samples if s["task"] == "code_cls"}
+    assert correct == {c.checkup_id: float(i % len(CLASSES) == 0)
+                       for i, c in enumerate(in_file_order)}
+
+
+def test_a_peer_run_on_the_wrong_folder_is_refused(synth_dir: Path, tmp_path: Path) -> None:
+    from eval_harness.errors import DataError
+    from eval_harness.predictions import peer_run_on_checkups
+
+    everything = load_checkups(synth_dir)
+    test = [c for c in everything if c.split == "test"]
+    run = _fake_peer_run(synth_dir, test, tmp_path / "peer", wrong_report=3)
+    references, predictions = read_peer_run(run)
+    with pytest.raises(DataError, match=r"1 of the peer run's references differ .* 00003"):
+        peer_run_on_checkups(references, predictions, everything, name="x", source="run")
+
+
 # --------------------------------------------------------------------------- scoring API
 
 

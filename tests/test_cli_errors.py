@@ -160,3 +160,63 @@ def test_compare_of_two_peer_runs_prints_its_table(tmp_path: Path) -> None:
     done = _cli("compare", tmp_path / "a", tmp_path / "b", "--resamples", "50")
     assert done.returncode == 0, done.stderr
     assert "code_cls" in done.stdout and "macro_f1" in done.stdout and "p Holm" in done.stdout
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ({"task": "code_cls", "prediction": "Pulpitis", "failed": "no"},
+     "'failed' must be true or false, not 'no'"),
+    ({"task": "code_cls", "prediction": None, "failed": True, "error": {"code": 500}},
+     "'error' must be a string"),
+])
+def test_wrong_field_types_are_data_errors(line, message, synth_dir: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from eval_harness.cli import main
+
+    cid = load_checkups(synth_dir, split="test")[0].checkup_id
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps({"id": cid, **line}) + "\n")
+    assert main(["score", "--predictions", str(preds), "--data", str(synth_dir),
+                 "--output", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert f"line 1, checkup {cid}: {message}" in err and "Traceback" not in err
+
+
+def test_peer_prediction_that_is_not_text(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from eval_harness.cli import main
+
+    run = _peer_lines(tmp_path, [
+        {"id": "code_cls_00000", "task": "code_classification", "prediction": 5,
+         "ground_truth": "Pulpitis"}])
+    assert main(["score", "--peer-run", str(run), "--output", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "line 1, checkup code_cls_00000: 'prediction' must be a string" in err
+
+
+def test_empty_answers_count_toward_degraded(synth_dir: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A wrong dtype that makes a model answer nothing must not pass as a row of zeros."""
+    from eval_harness.cli import main
+
+    test = load_checkups(synth_dir, split="test")
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("".join(json.dumps({"id": c.checkup_id, "task": "code_report",
+                                         "prediction": ""}) + "\n" for c in test))
+    assert main(["score", "--predictions", str(preds), "--data", str(synth_dir),
+                 "--output", str(tmp_path / "o"), "--resamples", "20",
+                 "--no-embeddings"]) == 3
+    document = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert document["status"] == "degraded"
+    assert document["failures"]["top_errors"] == [["empty answer", len(test)]]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--resamples", "0"], "--resamples must be at least 1"),
+    (["--json", "."], "--json . is a folder"),
+])
+def test_compare_usage_errors(extra, message, tmp_path: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    from eval_harness.cli import main
+
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), *extra]) == 2
+    assert message in capsys.readouterr().err

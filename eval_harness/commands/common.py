@@ -19,8 +19,8 @@ def add_scoring_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-embeddings", action="store_true",
                    help="skip the MiniLM cosine (no embedding is computed at all)")
     p.add_argument("--max-failure-rate", type=float, default=0.2,
-                   help="above this share of failed answers in a task the run is marked "
-                        f"degraded and the command exits {EXIT_DEGRADED} (default 0.2)")
+                   help="above this share of failed or empty answers in a task the run is "
+                        f"marked degraded and the command exits {EXIT_DEGRADED} (default 0.2)")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bars (the libraries' loading bars included)")
 
@@ -79,9 +79,10 @@ def finish(scored, args: argparse.Namespace) -> int:
     print(f"\nwrote {results_path} and samples.jsonl")
     if scored.degraded:
         failures = scored.document.failures
-        rates = ", ".join(f"{t} {r:.0%}" for t, r in failures["rate"].items())
+        rates = ", ".join(f"{t} {r:.0%}" for t, r in failures["rate"].items()
+                          if r > failures["threshold"])
         errors = "; ".join(f"{m} (x{n})" for m, n in failures["top_errors"][:3])
-        print(f"error: run degraded: failed answers {rates} (threshold "
+        print(f"error: run degraded: failed or empty answers {rates} (threshold "
               f"{failures['threshold']:.0%}); commonest errors: {errors}", file=sys.stderr)
         return EXIT_DEGRADED
     return 0

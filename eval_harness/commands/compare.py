@@ -22,12 +22,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from eval_harness.compare import compare_runs, format_rows
+    from eval_harness.errors import UsageError
     from eval_harness.results import read_results
 
+    if args.resamples < 1:
+        raise UsageError("--resamples must be at least 1")
+    if args.json and args.json.is_dir():
+        raise UsageError(f"--json {args.json} is a folder; give a file name")
     a, b = read_results(args.a), read_results(args.b)
     rows = compare_runs(a, b, resamples=args.resamples, seed=args.seed)
     print(format_rows(rows, a[0].model.get("name", str(args.a)),
                       b[0].model.get("name", str(args.b))))
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
     return 0

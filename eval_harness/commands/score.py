@@ -15,12 +15,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Score predictions against the references of a split. "
                        "Failures and unparseable answers count as wrong in the primary "
                        "numbers; the answered-subset numbers are reported beside them.")
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", type=Path, help="COde folder (or .jsonl/datasets copy)")
-    source.add_argument("--references", type=Path,
-                        help='references JSONL: {"id", "class", "report"?, "classes"?}')
-    source.add_argument("--peer-run", type=Path,
-                        help="a pocket-dentist run folder (ground truth inside each line)")
+    p.add_argument("--data", type=Path, help="COde folder (or .jsonl/datasets copy); with "
+                   "--peer-run: the release the run was made on (ids and fingerprint)")
+    p.add_argument("--references", type=Path,
+                   help='references JSONL: {"id", "class", "report"?, "classes"?, "label_map"?}')
+    p.add_argument("--peer-run", type=Path,
+                   help="a pocket-dentist run folder (ground truth inside each line)")
     p.add_argument("--predictions", type=Path,
                    help='predictions JSONL: {"id", "task", "prediction"} (not with --peer-run)')
     p.add_argument("--output", type=Path, required=True,
@@ -39,16 +39,31 @@ def run(args: argparse.Namespace) -> int:
     from eval_harness.api import score_predictions
     from eval_harness.commands.common import check_output, load_split
     from eval_harness.hashing import sha256_file
-    from eval_harness.predictions import read_peer_run, read_predictions, read_references
+    from eval_harness.predictions import (
+        peer_run_on_checkups,
+        read_peer_run,
+        read_predictions,
+        read_references,
+    )
     from eval_harness.tasks import parse_tasks
 
     tasks = parse_tasks(args.tasks) if args.tasks is not None else None
     check_output(args.output)
+    given = [flag for flag, value in (("--data", args.data), ("--references", args.references),
+                                      ("--peer-run", args.peer_run)) if value is not None]
+    if given not in (["--data"], ["--references"], ["--peer-run"], ["--data", "--peer-run"]):
+        raise UsageError("give one of --data, --references or --peer-run (--peer-run may "
+                         f"come with --data), not {' and '.join(given) or 'none'}")
     if args.peer_run:
         if args.predictions:
             raise UsageError("--peer-run carries its own predictions; drop --predictions")
         references, predictions = read_peer_run(args.peer_run)
         source = Path(references.source)
+        if args.data:
+            folder = load_split(args.data, "test", args.language)
+            references, predictions = peer_run_on_checkups(
+                references, predictions, folder.everything, name=folder.references.name,
+                source=str(source))
     else:
         if not args.predictions:
             raise UsageError("--predictions is required with --data/--references")

@@ -664,14 +664,6 @@ def label_report(text: str | None, language: str = "en",
     return labels
 
 
-def label_reports(texts: Iterable[str | None], language: str = "en",
-                  sections: Iterable[str] | None = None,
-                  rules: str | None = None) -> list[dict[str, ClassLabel]]:
-    """:func:`label_report` over many texts."""
-    wanted = None if sections is None else list(sections)
-    return [label_report(t, language, wanted, rules) for t in texts]
-
-
 # ------------------------------------------------------------------------------ sections
 
 

@@ -524,26 +524,6 @@ def cosine(hypotheses: Sequence[str], references: Sequence[str], language: str =
                         definition=definition, per_sample=values, details=_summary(values))
 
 
-# --------------------------------------------------------------------------- all
-
-
-def report_metrics(hypotheses: list[str], references: list[str], language: str = "en", *,
-                   embedder: Embedder | None = None) -> dict[str, MetricResult]:
-    """Every report metric: bleu, bleu_sentence_mean, rouge1, rouge2, rougeL, meteor,
-    cosine. Skipped metrics carry a reason (value None), never a 0.0."""
-    _check_inputs(hypotheses, references, language)
-    stats = bleu_sufficient_stats(hypotheses, references, language) if hypotheses else None
-    out = {
-        "bleu": corpus_bleu(hypotheses, references, language, stats=stats),
-        "bleu_sentence_mean": sentence_bleu_mean(hypotheses, references, language,
-                                                 stats=stats),
-    }
-    out.update(rouge(hypotheses, references, language))
-    out["meteor"] = meteor(hypotheses, references, language)
-    out["cosine"] = cosine(hypotheses, references, language, embedder=embedder)
-    return out
-
-
 def rounded(value: float, places: int = 3) -> float:
     """Round half-even on the shortest repr, as the peer's ``Decimal(str(x)).quantize``
     (plain ``round`` differs on values such as 0.1235 whose binary form is below half)."""

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 @dataclass(frozen=True)
 class Request:
     sample_id: str  # checkup id
-    task: str  # "code_cls" | "code_report"
+    task: str  # a registered task: "code_cls", "code_report", "code_multilabel", ...
     system: str | None  # system prompt, if any
     text: str  # the user turn's text
     images: tuple[Path, ...]  # in prompt order (photographs, then radiographs)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eval_harness.data.checkup import Checkup
 from eval_harness.models.base import Request
-from eval_harness.tasks import get_task, task_names
+from eval_harness.tasks import get_task
 
 PROMPT_VERSION = "prompts-v1"
 
@@ -95,10 +96,11 @@ def request_hash(request: Request) -> str:
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
 
 
-def templates_hash() -> str:
-    """The prompt hash of a run: every template, as data."""
-    tasks = [get_task(name) for name in task_names()]
+def templates_hash(tasks: Sequence[str]) -> str:
+    """The prompt hash of a run: the shared templates and its tasks' own, as data (a
+    task registered for another run does not change it)."""
+    specs = [get_task(name) for name in sorted(tasks)]
     payload = [PROMPT_VERSION, SYSTEM, FACT_LABELS,
-               {t.name: [t.instructions, t.prompt_fields, t.max_new_tokens] for t in tasks}]
+               {t.name: [t.instructions, t.prompt_fields, t.max_new_tokens] for t in specs}]
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True)
                           .encode()).hexdigest()
