@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from collections import Counter
@@ -67,9 +66,10 @@ class Reference:
 
 
 def default_peer_dir() -> Path:
-    env = os.environ.get("CODEBENCH_PEER_RUNS")
+    from eval_harness.settings import Settings
+
     shared = ROOT.parent / "shared" / "data" / "peer-runs" / "pocket-dentist-code"
-    return Path(env) if env else shared
+    return Settings.from_env().peer_runs or shared
 
 
 def load_references(peer_dir: Path) -> list[Reference]:
