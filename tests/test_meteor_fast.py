@@ -131,20 +131,19 @@ def test_chinese_characters_equal_nltk() -> None:
     assert text.meteor_values([hyp], [ref], language="cn") == [want]
 
 
-def test_meteor_values_equal_nltk_on_1000_published_reports() -> None:
-    """A fixed sample (seed 0) of the 22,501 published report predictions, all runs."""
+def test_meteor_values_equal_nltk_on_all_published_reports() -> None:
+    """Every one of the 22,501 published report predictions of the 42 runs, exactly."""
     from benchmarks.bench_meteor import published_pairs
 
     pairs = published_pairs(require_shared())
     assert len(pairs) == 22501
-    sample = random.Random(0).sample(pairs, 1000)
-    hyps, refs = [h for _, h, _ in sample], [r for _, _, r in sample]
+    hyps, refs = [h for _, h, _ in pairs], [r for _, _, r in pairs]
     fast = text.meteor_values(hyps, refs)
     reference = text.nltk_meteor_values(hyps, refs)
-    mismatches = [(run, a, b) for (run, _, _), a, b in zip(sample, fast, reference, strict=True)
+    mismatches = [(run, a, b) for (run, _, _), a, b in zip(pairs, fast, reference, strict=True)
                   if a != b]
     assert not mismatches, mismatches[:5]
-    assert sum(v > 0 for v in fast) > 900  # real scores, not a run of zeros
+    assert sum(v > 0 for v in fast) > 20000  # real scores, not a run of zeros
 
 
 def test_wordnet_index_lists_synsets_under_their_lemmas() -> None:

@@ -86,6 +86,10 @@ def wordnet_reader() -> Any:
     import nltk
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
+    if not ensure_nltk_wordnet():
+        raise LookupError("WordNet is not installed: install Debian's wordnet-base and "
+                          "wordnet-sense-index (make system-deps)")
+
     class WordNet30(WordNetCorpusReader):
         def map_wn(self, version: str = "wordnet") -> Any:
             return None if self.get_version() == "3.0" else super().map_wn(version)
