@@ -36,9 +36,9 @@ from eval_harness.tasks import get_task, task_names
 from eval_harness.tasks.base import ScoreOptions
 from eval_harness.tasks.prompts import PromptOptions
 
-__all__ = ["PromptOptions", "ReferenceSet", "ScoreJob", "ScoreOptions", "Scored",
-           "evaluate_model", "predict", "read_predictions", "score_many", "score_predictions",
-           "write_predictions"]
+__all__ = ["PromptOptions", "ReferenceSet", "ScoreJob", "ScoreOptions", "Scored", "Split",
+           "evaluate_model", "load_split", "predict", "read_predictions", "score_many",
+           "score_predictions", "write_predictions"]
 
 TOP_ERRORS = 5
 DEFAULT_SCORING = ScoreOptions()
@@ -59,6 +59,28 @@ class Scored:
     def write(self, out_dir: Path | str) -> tuple[Path, Path]:
         """``results.json`` and ``samples.jsonl``, each written atomically."""
         return write_results(self.document, self.samples, out_dir)
+
+
+@dataclass
+class Split:
+    checkups: list[Checkup]  # this split, in checkup id order
+    everything: list[Checkup]  # every split (baselines fit on train)
+    references: ReferenceSet
+
+
+def load_split(data: Path, split: str, language: str) -> Split:
+    """The checkups of one split; an unknown split names the splits that exist."""
+    from eval_harness.data.load import dataset_name, load_checkups
+
+    everything = load_checkups(data, language=language)
+    checkups = sorted((c for c in everything if c.split == split), key=lambda c: c.checkup_id)
+    if not checkups:
+        present = sorted({c.split for c in everything})
+        raise DataError.single(str(data), f"no {split!r} checkups; the splits here are "
+                               f"{', '.join(present) or 'none'}", fix="pass --split with one "
+                               "of them")
+    return Split(checkups, everything, references_from_checkups(
+        checkups, name=dataset_name(data), split=split, source=str(data)))
 
 
 def _tasks_of(predictions: Sequence[Prediction], tasks: Sequence[str] | None,

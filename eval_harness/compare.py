@@ -50,14 +50,17 @@ def _by_id(samples: list[dict], task: str) -> dict[str, dict]:
     return {s["id"]: s for s in samples if s["task"] == task}
 
 
-def _check_same_data(doc_a: ResultsDocument, doc_b: ResultsDocument) -> None:
+def _check_same_data(doc_a: ResultsDocument, doc_b: ResultsDocument,
+                     shared: list[str]) -> None:
+    from eval_harness.tasks import get_task
+
     da, db = doc_a.dataset, doc_b.dataset
     if da.fingerprint != db.fingerprint:
         raise DataError.single("compare", "the runs were scored on different datasets "
                                f"({da.fingerprint[:12]} vs {db.fingerprint[:12]}: different "
                                "checkups, reference classes or label map); numbers are not "
                                "comparable")
-    reports = "code_report" in doc_a.tasks and "code_report" in doc_b.tasks
+    reports = any(get_task(t).uses_reports for t in shared)
     if reports and da.reports_fingerprint != db.reports_fingerprint:
         raise DataError.single("compare", "the runs were scored against different reference "
                                "reports; report numbers are not comparable")
@@ -68,7 +71,6 @@ def compare_runs(a: tuple[ResultsDocument, list[dict]], b: tuple[ResultsDocument
     from eval_harness.tasks import get_task, task_names
 
     (doc_a, samples_a), (doc_b, samples_b) = a, b
-    _check_same_data(doc_a, doc_b)
     shared = [t for t in doc_a.tasks if t in doc_b.tasks]
     if not shared:
         raise DataError.single("compare", f"the runs share no task (A: {', '.join(doc_a.tasks)}; "
@@ -76,6 +78,7 @@ def compare_runs(a: tuple[ResultsDocument, list[dict]], b: tuple[ResultsDocument
     unknown = [t for t in shared if t not in task_names()]
     if unknown:
         raise DataError.single("compare", f"unknown task(s) {', '.join(unknown)} in the results")
+    _check_same_data(doc_a, doc_b, shared)
     rows: list[Row] = []
     for task in shared:
         sa, sb = _by_id(samples_a, task), _by_id(samples_b, task)

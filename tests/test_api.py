@@ -401,3 +401,24 @@ def test_holm_takes_the_bootstrap_p_and_mcnemar_stands_beside(test_split) -> Non
     m = len(tested)
     smallest = min(tested, key=lambda r: r.p_bootstrap)
     assert smallest.p_holm == pytest.approx(min(1.0, m * smallest.p_bootstrap))
+
+
+def test_compare_refuses_runs_scored_against_different_reports(test_split) -> None:
+    from dataclasses import replace
+
+    from eval_harness.errors import DataError
+
+    refs = _refs(test_split)
+    edited = _refs(test_split)
+    edited.references[0] = replace(edited.references[0],
+                                   report=edited.references[0].report + " Edited.")
+    preds = _predictions(test_split, "code_report")
+    a = api.score_predictions(preds, refs, FAST)
+    b = api.score_predictions(preds, edited, FAST)
+    assert a.document.dataset.fingerprint == b.document.dataset.fingerprint
+    with pytest.raises(DataError, match="different reference reports"):
+        compare_runs((a.document, a.samples), (b.document, b.samples), resamples=20)
+    # Classification alone does not read the reports: those runs do compare.
+    c = api.score_predictions(_predictions(test_split), refs, FAST)
+    d = api.score_predictions(_predictions(test_split), edited, FAST)
+    assert compare_runs((c.document, c.samples), (d.document, d.samples), resamples=20)

@@ -4,11 +4,9 @@ printed table and the exit status. Everything else is in ``eval_harness.api``.""
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
 
-from eval_harness.data.checkup import Checkup
-from eval_harness.errors import DataError, UsageError
+from eval_harness.errors import UsageError
 
 EXIT_DEGRADED = 3  # results written, but too many answers failed to trust them
 
@@ -43,29 +41,6 @@ def check_output(path: Path) -> None:
     if path.exists() and not path.is_dir():
         raise UsageError(f"--output {path} is an existing file; give a folder for "
                          "results.json and samples.jsonl")
-
-
-@dataclass
-class Split:
-    checkups: list[Checkup]  # this split, in checkup id order
-    everything: list[Checkup]  # every split (baselines fit on train)
-    references: object  # predictions.ReferenceSet
-
-
-def load_split(data: Path, split: str, language: str) -> Split:
-    """The checkups of one split; an unknown split names the splits that exist."""
-    from eval_harness.data.load import dataset_name, load_checkups
-    from eval_harness.predictions import references_from_checkups
-
-    everything = load_checkups(data, language=language)
-    checkups = sorted((c for c in everything if c.split == split), key=lambda c: c.checkup_id)
-    if not checkups:
-        present = sorted({c.split for c in everything})
-        raise DataError.single(str(data), f"no {split!r} checkups; the splits here are "
-                               f"{', '.join(present) or 'none'}", fix="pass --split with one "
-                               "of them")
-    return Split(checkups, everything, references_from_checkups(
-        checkups, name=dataset_name(data), split=split, source=str(data)))
 
 
 def finish(scored, args: argparse.Namespace) -> int:

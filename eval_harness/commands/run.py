@@ -63,8 +63,8 @@ def _model_args(args: argparse.Namespace) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from eval_harness.api import predict, score_run, write_predictions
-    from eval_harness.commands.common import check_output, load_split
+    from eval_harness.api import load_split, predict, score_run, write_predictions
+    from eval_harness.commands.common import check_output
     from eval_harness.distributed import world
     from eval_harness.models.registry import create_model
     from eval_harness.runner import ResponseCache

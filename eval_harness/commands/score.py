@@ -36,8 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from eval_harness.api import score_predictions
-    from eval_harness.commands.common import check_output, load_split
+    from eval_harness.api import load_split, score_predictions
+    from eval_harness.commands.common import check_output
     from eval_harness.hashing import sha256_file
     from eval_harness.predictions import (
         peer_run_on_checkups,

@@ -66,6 +66,8 @@ class Task:
     random_answer: Callable[[random.Random, Sequence[Checkup]], str] | None = None
     # The task's name in the pocket-dentist peer runs, where it has one.
     peer_name: str | None = None
+    # Scored against the reference reports: two runs compare only on the same reports.
+    uses_reports: bool = False
 
     def answer_randomly(self, rng: random.Random, train: Sequence[Checkup]) -> str:
         if self.random_answer is not None:

@@ -164,4 +164,5 @@ TASK = Task(
     score=score,
     paired_rows=paired_rows,
     peer_name="code_report",
+    uses_reports=True,
 )
