@@ -88,6 +88,10 @@ def _tasks_of(predictions: Sequence[Prediction], tasks: Sequence[str] | None,
     present = {p.task for p in predictions}
     if tasks is None:
         return [t for t in task_names() if t in present]
+    unknown = [t for t in tasks if t not in task_names()]
+    if unknown:
+        raise DataError.single(source, f"unknown task(s) {', '.join(unknown)}; registered: "
+                               f"{', '.join(task_names())}")
     lacking = [t for t in tasks if t not in present]
     if lacking:
         raise DataError.single(source, f"no predictions for task(s) {', '.join(lacking)} "

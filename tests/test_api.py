@@ -237,6 +237,14 @@ def test_requested_task_without_predictions_is_an_error(test_split) -> None:
                               tasks=["code_cls", "code_report"])
 
 
+def test_unknown_task_is_an_error_naming_the_registered_ones(test_split) -> None:
+    from eval_harness.errors import DataError
+
+    with pytest.raises(DataError, match=r"unknown task.*code_xyz; registered: code_cls"):
+        api.score_predictions(_predictions(test_split), _refs(test_split), FAST,
+                              tasks=["code_xyz"])
+
+
 def test_no_embeddings_computes_no_embedding(test_split, monkeypatch) -> None:
     from eval_harness.metrics import embeddings
 
