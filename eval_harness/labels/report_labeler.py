@@ -283,11 +283,14 @@ def _scanner(items: list[tuple[str, int]], language: str) -> _Scanner:
     return _Scanner(union, tag_of_group, by_tag)
 
 
-@cache
-def _rules(language: str, version: str = RULES_VERSION) -> _Rules:
+def _mention_items(language: str, version: str
+                   ) -> tuple[list[tuple[str, int]], list[tuple[int, re.Pattern[str]]],
+                              tuple[MapMention, ...]]:
+    """A version's hand-written mention items ((pattern, tag): class index, -1 for blockers,
+    less what map_mentions.json drops), its gap patterns with a head, and its map mentions
+    (checked patterns; ``pattern`` None for a name too generic as a whole)."""
     manifest = _manifest(version)
     mentions = _load(f"mentions_{language}.json")
-    cues = _load("cues.json")[language]
     source = f"mentions_{language}.json"
     unknown = set(mentions["classes"]).difference(CLASSES)
     if unknown:
@@ -316,12 +319,19 @@ def _rules(language: str, version: str = RULES_VERSION) -> _Rules:
             else:
                 _check(p, source)
                 items.append((p, ci))
-    # Map names get tags of their own (class index + len(CLASSES)) so that they win ties.
     for d in derived:
-        if d.pattern is None:
-            continue
-        _check(d.pattern, "map_mentions.json")
-        items.append((d.pattern, CLASSES.index(d.cls) + len(CLASSES)))
+        if d.pattern is not None:
+            _check(d.pattern, "map_mentions.json")
+    return items, heads, derived
+
+
+@cache
+def _rules(language: str, version: str = RULES_VERSION) -> _Rules:
+    cues = _load("cues.json")[language]
+    items, heads, derived = _mention_items(language, version)
+    # Map names get tags of their own (class index + len(CLASSES)) so that they win ties.
+    items += [(d.pattern, CLASSES.index(d.cls) + len(CLASSES))
+              for d in derived if d.pattern is not None]
 
     cue_items: list[tuple[str, int]] = []
     cue_patterns = []
@@ -502,13 +512,15 @@ def _find_cues(low: str, rules: _Rules) -> list[_Cue]:
 
 
 def _find_mentions(low: str, rules: _Rules) -> list[tuple[int, int, int, int, int]]:
-    """(start, end, class index, head start, head end) of every mention, in text order."""
+    """(start, end, tag, head start, head end) of every mention, in text order: the tag of
+    the scanner item that matched (class index, + len(CLASSES) for a map name; blockers only
+    claim their span), or the class index of a gap pattern."""
     found: list[tuple[int, int, int, int, int]] = []
     taken: list[tuple[int, int]] = []
-    for start, end, ci in rules.mentions.scan(low):
+    for start, end, tag in rules.mentions.scan(low):
         taken.append((start, end))
-        if ci >= 0:  # blockers (-1) only claim their span; map names are tagged ci + 6
-            found.append((start, end, ci % len(CLASSES), start, end))
+        if tag >= 0:
+            found.append((start, end, tag, start, end))
     # Gap patterns ("gingiva shows no redness") may overlap other mentions with their lead-in
     # words, but not with their head word; the head is where cue scopes are measured from.
     for ci, rx in rules.head_rx:
@@ -557,6 +569,23 @@ def _find(text: str | None, rules: _Rules) -> list[Mention]:
     text = text or ""
     low = text.translate(_ASCII_LOWER)
     found = _find_mentions(low, rules)
+    out: list[Mention] = []
+    for (s, e, tag, _hs, _he), (cue, role) in zip(found, _contexts(text, low, found, rules),
+                                                   strict=True):
+        out.append(Mention(
+            cls=CLASSES[tag % len(CLASSES)],
+            status="present" if cue is None else _STATUS_OF_KIND[cue.kind],
+            span=(s, e), text=text[s:e],
+            cue=None if cue is None else text[cue.start:cue.end],
+            cue_span=None if cue is None else (cue.start, cue.end), cue_role=role))
+    return out
+
+
+def _contexts(text: str, low: str, found: list[tuple[int, int, int, int, int]],
+              rules: _Rules) -> list[tuple[_Cue | None, Literal["pre", "post", "list"] | None]]:
+    """The deciding cue (None: affirmed) and its role for each of `found` (mentions as
+    _find_mentions gives them, in text order; `low` is `text` ASCII-lowercased). Whatever
+    the tags mean, the decision depends only on the spans, the cues and the boundaries."""
     if not found:
         return []
     cues = _find_cues(low, rules)
@@ -568,9 +597,9 @@ def _find(text: str | None, rules: _Rules) -> list[Mention]:
     starts = [f[0] for f in found]
     # Starts of the boundaries a list may not run across (all but commas).
     hard = [a for a, b in bounds if not rules.soft_rx.fullmatch(low, a, b)]
-    out: list[Mention] = []
+    out: list[tuple[_Cue | None, Literal["pre", "post", "list"] | None]] = []
     prev_end, prev_cue = -1, None  # end of the previous mention and its pre/list cue
-    for k, (s, e, ci, hs, _he) in enumerate(found):
+    for k, (s, e, _tag, hs, _he) in enumerate(found):
         # The clause: from the last boundary ending at or before the head, to the end of the
         # first boundary at or after the mention (so a trailing "?" can act as a post cue).
         i = bisect_right(bound_ends, hs) - 1
@@ -598,11 +627,7 @@ def _find(text: str | None, rules: _Rules) -> list[Mention]:
             role = "pre" if cue in pre else "post"
         elif prev_cue is not None and _is_list(prev_end, s, text, rules, hard):
             cue, role = prev_cue, "list"  # "no caries, gingivitis or pulpitis"
-        out.append(Mention(
-            cls=CLASSES[ci], status="present" if cue is None else _STATUS_OF_KIND[cue.kind],
-            span=(s, e), text=text[s:e],
-            cue=None if cue is None else text[cue.start:cue.end],
-            cue_span=None if cue is None else (cue.start, cue.end), cue_role=role))
+        out.append((cue, role))
         prev_end, prev_cue = e, (cue if role in ("pre", "list") else None)
     return out
 
@@ -630,6 +655,26 @@ def _reaches(cue_end: int, k: int, found: list[tuple[int, int, int, int, int]],
     return all(_is_list(x[1], y[0], text, rules, hard, or_list) for x, y in pairwise(chain))
 
 
+def in_sections(span: tuple[int, int], text: str | None, sections: Iterable[str],
+                language: str = "en") -> bool:
+    """Whether `span` of `text` lies inside one of the named report sections (field names of
+    REPORT_SECTIONS, e.g. ``["diagnosis"]``; a section the report lacks holds nothing)."""
+    return _inside(span, _section_keep(text or "", tuple(sections), language))
+
+
+def _inside(span: tuple[int, int], keep: Iterable[tuple[int, int]]) -> bool:
+    return any(a <= span[0] and span[1] <= b for a, b in keep)
+
+
+@lru_cache(maxsize=1024)
+def _section_keep(text: str, wanted: tuple[str, ...], language: str) -> tuple[tuple[int, int], ...]:
+    bad = set(wanted).difference(_SECTION_FIELDS)
+    if bad:
+        raise ValueError(f"unknown report sections {sorted(bad)}; use {_SECTION_FIELDS}")
+    spans = section_spans(text, language)
+    return tuple(sp for f in wanted for sp in spans.get(f, []))
+
+
 def label_report(text: str | None, language: str = "en",
                  sections: Iterable[str] | None = None,
                  rules: str | None = None) -> dict[str, ClassLabel]:
@@ -643,14 +688,8 @@ def label_report(text: str | None, language: str = "en",
     text = text or ""
     mentions = find_mentions(text, language, rules)
     if sections is not None:
-        wanted = list(sections)
-        bad = set(wanted).difference(_SECTION_FIELDS)
-        if bad:
-            raise ValueError(f"unknown report sections {sorted(bad)}; use {_SECTION_FIELDS}")
-        spans = section_spans(text, language)
-        keep = [sp for f in wanted for sp in spans.get(f, [])]
-        mentions = [m for m in mentions
-                    if any(a <= m.span[0] and m.span[1] <= b for a, b in keep)]
+        keep = _section_keep(text, tuple(sections), language)
+        mentions = [m for m in mentions if _inside(m.span, keep)]
     best: dict[str, Mention] = {}
     for m in mentions:  # text order, so among equals the first mention is the evidence
         if m.status != "hypothetical" and (
