@@ -110,7 +110,7 @@ class CodeMention:
 @dataclass(frozen=True)
 class _Fine:
     rules: _Rules  # the labeler's rules with the finer mention scanner
-    anomalies: tuple[str, ...]  # tag - 2 * len(CLASSES) -> anomaly
+    anomalies: tuple[str, ...]  # (tag - 2 * len(CLASSES)) % len(anomalies) -> anomaly
     cls_of: dict[str, str]
     inside: tuple[tuple[int, re.Pattern[str]], ...]  # (tag, pattern) of every anomaly tag
 
@@ -160,8 +160,10 @@ def _fine(language: str, version: str) -> _Fine:
     anomalies = tuple(amap.names_en.values())
     index = {a: k for k, a in enumerate(anomalies)}
     items, _heads, derived = _mention_items(language, version)
+    # A map name and a synonym of the same anomaly get different tags, so that each is tried
+    # on its own and the longer match wins (within one tag the longer *pattern* is tried first).
     tagged = [(d.pattern, 2 * _N + index[d.anomaly]) for d in derived if d.pattern is not None]
-    tagged += [(p, 2 * _N + index[a])
+    tagged += [(p, 2 * _N + len(anomalies) + index[a])
                for a, patterns in finding_synonyms(language, version).items() for p in patterns]
     scanner = _scanner(items + tagged, language)
     preferred = frozenset(t for _, t in tagged)  # a name wins a tie with a class phrase
@@ -250,11 +252,11 @@ def _anomaly(low: str, s: int, e: int, tag: int, fine: _Fine) -> str | None:
     """The anomaly a mention names: its own tag, or for a class phrase the longest name of
     its class inside it (first in map order on a tie); None if it holds none."""
     if tag >= 2 * _N:
-        return fine.anomalies[tag - 2 * _N]
+        return fine.anomalies[(tag - 2 * _N) % len(fine.anomalies)]
     cls = CLASSES[tag % _N]
     best, best_len = None, 0
     for t, rx in fine.inside:
-        anomaly = fine.anomalies[t - 2 * _N]
+        anomaly = fine.anomalies[(t - 2 * _N) % len(fine.anomalies)]
         if fine.cls_of[anomaly] != cls:
             continue
         pos = s
