@@ -25,9 +25,6 @@ if TYPE_CHECKING:
     from eval_harness.predictions import Prediction, ScoringInput
     from eval_harness.results import TaskResult
 
-VIEWS = ("all", "answered")
-
-
 @dataclass(frozen=True)
 class ScoreOptions:
     resamples: int = 1000
@@ -110,10 +107,6 @@ class SampleMetric:
     result: MetricResult
     values: np.ndarray | None = None
     from_sums: Statistic | None = None
-
-    @classmethod
-    def skipped(cls, result: MetricResult) -> SampleMetric:
-        return cls(result)
 
     def view(self, index: Sequence[int], options: ScoreOptions, empty_reason: str,
              full: bool) -> dict[str, Any]:
