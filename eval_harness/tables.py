@@ -15,6 +15,20 @@ def _cell(entry: dict) -> str:
     return text
 
 
+def _diagnosis_lines(tables: dict, top: int = 3) -> list[str]:
+    """Where the reports' diagnoses were read, and the commonest substitutions."""
+    if "diagnosis_source" not in tables:
+        return []
+    read = tables["diagnosis_source"]["generated"]
+    lines = [f"diagnosis read from: Diagnosis section {read['diagnosis']}, Patient Record "
+             f"line {read['preliminary_diagnosis']} (fallback), nothing {read['none']}"]
+    for kind in ("findings", "codes"):
+        for row in tables["confusions"][kind]["substituted"][:top]:
+            lines.append(f"confusion ({kind}): {row['reference']} -> {row['generated']} "
+                         f"x{row['count']} (e.g. {', '.join(row['examples'])})")
+    return lines
+
+
 def format_results(document: ResultsDocument) -> str:
     d = document.dataset
     lines = [f"model: {document.model.get('name')} ({document.model.get('backend')})",
@@ -32,7 +46,8 @@ def format_results(document: ResultsDocument) -> str:
         reasons = dict.fromkeys(f"{name} skipped: {entry['skipped']}"
                                 for name, entry in result.metrics.items()
                                 if entry.get("value") is None and entry.get("skipped"))
-        for line in [*reasons, *(f"note: {note}" for note in result.notes)]:
+        for line in [*reasons, *_diagnosis_lines(result.tables),
+                     *(f"note: {note}" for note in result.notes)]:
             lines.append(f"  {line}")
     if document.status != "ok":
         failures = document.failures

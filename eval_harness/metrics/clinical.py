@@ -23,6 +23,7 @@ from eval_harness.labels.report_labeler import (
     rules_id,
     section_spans,
 )
+from eval_harness.metrics import counts
 from eval_harness.metrics.base import MetricResult
 
 _FIELDS = tuple(s[0] for s in REPORT_SECTIONS)
@@ -36,23 +37,10 @@ STATS_FIELDS: tuple[str, ...] = tuple(f"{c}:{k}" for c in CLASSES for k in ("tp"
 def macro_f1_from_counts(sums: Any) -> Any:
     """Macro-F1 from summed ``STATS_FIELDS`` counts: shape (18,) -> float, (B, 18) -> (B,).
 
-    Per class F1 = 2TP / (2TP + FP + FN); a class with no positive on either side (0/0) is
-    left out of the mean, as scikit-learn does with ``zero_division=np.nan``; NaN when no
-    class is defined.
+    A class with no positive on either side is left out of the mean, as scikit-learn does
+    with ``zero_division=np.nan``; NaN when no class is defined.
     """
-    import numpy as np
-
-    arr = np.asarray(sums, dtype=np.float64)
-    counts = np.atleast_2d(arr).reshape(-1, len(CLASSES), 3)
-    tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
-    denom = 2 * tp + fp + fn
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f1 = np.where(denom > 0, 2 * tp / np.where(denom > 0, denom, 1), np.nan)
-    defined = ~np.isnan(f1)
-    n_defined = defined.sum(axis=1)
-    total = np.where(defined, f1, 0.0).sum(axis=1)
-    out = np.where(n_defined > 0, total / np.maximum(n_defined, 1), np.nan)
-    return float(out[0]) if arr.ndim == 1 else out
+    return counts.macro_f1(sums, len(CLASSES), undefined="exclude")
 
 
 def _check(language: str, *pairs: tuple[str, Sequence[object]]) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from eval_harness.errors import DataError
 from eval_harness.labels.classes import CLASSES, CLASSES_CN
+from eval_harness.metrics import counts
 from eval_harness.tasks.base import ScoreOptions, Task, entry, provenance
 
 # Per-sample sufficient statistics: for each class in CLASSES order, (tp, fp, fn).
@@ -29,29 +30,17 @@ def _reference_answer(checkup) -> str:
 
 def set_counts(reference: Sequence[str], predicted: Sequence[str]) -> list[int]:
     """(tp, fp, fn) per class for one sample, flattened in STATS_FIELDS order."""
-    ref, pred = set(reference), set(predicted)
-    return [int(v) for c in CLASSES for v in (c in ref and c in pred,
-                                              c in pred and c not in ref,
-                                              c in ref and c not in pred)]
-
-
-def _per_class(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    counts = np.atleast_2d(sums).reshape(-1, len(CLASSES), 3)
-    return counts[..., 0], counts[..., 1], counts[..., 2]
+    return counts.set_counts(reference, predicted, CLASSES)
 
 
 def micro_f1_from_counts(sums: np.ndarray) -> np.ndarray:
-    tp, fp, fn = (x.sum(axis=1) for x in _per_class(sums))
-    denom = 2 * tp + fp + fn
-    return np.where(denom > 0, 2 * tp / np.where(denom > 0, denom, 1), 0.0)
+    return counts.micro_f1(sums, len(CLASSES))
 
 
 def macro_f1_from_counts(sums: np.ndarray) -> np.ndarray:
     """scikit-learn's macro F1 with zero_division=0: a class never present on either
     side scores 0 and stays in the mean."""
-    tp, fp, fn = _per_class(sums)
-    denom = 2 * tp + fp + fn
-    return np.where(denom > 0, 2 * tp / np.where(denom > 0, denom, 1), 0.0).mean(axis=1)
+    return counts.macro_f1(sums, len(CLASSES), undefined="zero")
 
 
 def score(inp, options: ScoreOptions) -> tuple[Any, list[dict[str, Any]]]:
@@ -67,8 +56,8 @@ def score(inp, options: ScoreOptions) -> tuple[Any, list[dict[str, Any]]]:
     refs = [tuple(r.classes) for r in inp.references]
     extractions = [extract_class_set(p.text, p.failed) for p in inp.predictions]
     predicted = [e.labels if e.status == "ok" else () for e in extractions]
-    counts = np.array([set_counts(r, p) for r, p in zip(refs, predicted, strict=True)],
-                      dtype=np.float64)
+    set_stats = np.array([set_counts(r, p) for r, p in zip(refs, predicted, strict=True)],
+                         dtype=np.float64)
     statistics = {"micro_f1": sum_statistic(micro_f1_from_counts),
                   "macro_f1": sum_statistic(macro_f1_from_counts)}
     answered = [i for i, e in enumerate(extractions) if e.status == "ok"]
@@ -87,7 +76,7 @@ def score(inp, options: ScoreOptions) -> tuple[Any, list[dict[str, Any]]]:
             result.signature += f"|view:{view}|non_answer:empty_set|extraction:{synonyms_id()}"
             ci = None
             if result.value is not None:
-                data = (counts[index], statistics[name]) if name in statistics else \
+                data = (set_stats[index], statistics[name]) if name in statistics else \
                     (np.asarray(result.per_sample), "mean")
                 ci = bootstrap_ci(data[0], data[1], n_resamples=options.resamples,
                                   seed=options.seed, level=options.level)
@@ -98,8 +87,8 @@ def score(inp, options: ScoreOptions) -> tuple[Any, list[dict[str, Any]]]:
         "id": ref.sample_id, "task": inp.task, "prediction": pred.text,
         "status": ext.status, "extracted": list(ext.labels) if ext.labels is not None
         else None, "reason": ext.reason, "reference": list(refs[i]),
-        "correct": exact_all[i], "set_stats": counts[i].astype(int).tolist(),
-        "hamming": float((counts[i].reshape(-1, 3)[:, 1:].sum()) / len(CLASSES)),
+        "correct": exact_all[i], "set_stats": set_stats[i].astype(int).tolist(),
+        "hamming": float((set_stats[i].reshape(-1, 3)[:, 1:].sum()) / len(CLASSES)),
         "target_sha256": sha256_text(", ".join(refs[i])),
         **provenance(pred),
     } for i, (ref, pred, ext) in enumerate(zip(inp.references, inp.predictions, extractions,

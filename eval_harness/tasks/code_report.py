@@ -16,12 +16,14 @@ import numpy as np
 from eval_harness.data.checkup import REPORT_SECTIONS
 from eval_harness.errors import DataError
 from eval_harness.metrics.base import MetricResult
+from eval_harness.metrics.diagnosis import METRICS as DIAGNOSIS_METRICS
+from eval_harness.metrics.diagnosis import diagnosis_agreement
 from eval_harness.tasks.base import SampleMetric, ScoreOptions, Task, filled, provenance, views
 
 # Every metric of the task, in the order tables show them: all present in every document.
 TEXT_METRICS = ("bleu", "bleu_sentence_mean", "rouge1", "rouge2", "rougeL", "meteor", "cosine")
 CLINICAL_METRICS = ("primary_class_accuracy", "clinical_f1", "section_completeness")
-METRICS = TEXT_METRICS + CLINICAL_METRICS
+METRICS = TEXT_METRICS + CLINICAL_METRICS + DIAGNOSIS_METRICS
 
 
 def _reference_answer(checkup) -> str:
@@ -88,6 +90,12 @@ def _clinical_metrics(hyps: list[str], classes: list[str | None],
     return out
 
 
+def _diagnosis_metrics(agreement) -> dict[str, SampleMetric]:
+    """Fine-grained and ICD-10 agreement of the Diagnosis (metrics.diagnosis)."""
+    return {name: SampleMetric(result, *agreement.data[name])
+            for name, result in agreement.results.items()}
+
+
 def score(inp, options: ScoreOptions) -> tuple[Any, list[dict[str, Any]]]:
     from eval_harness.results import TaskResult, sha256_text
 
@@ -100,8 +108,12 @@ def score(inp, options: ScoreOptions) -> tuple[Any, list[dict[str, Any]]]:
     hyps = ["" if p.failed or p.text is None else p.text for p in inp.predictions]
     answered = [i for i, p in enumerate(inp.predictions) if not p.failed and p.text is not None]
     n = len(refs)
+    ids = [r.sample_id for r in inp.references]
+    agreement = diagnosis_agreement(hyps, refs, ids, options.language,
+                                    options.uncertain_positive)
     metrics = {**_text_metrics(hyps, refs, answered, n, options),
-               **_clinical_metrics(hyps, [r.primary for r in inp.references], options, refs)}
+               **_clinical_metrics(hyps, [r.primary for r in inp.references], options, refs),
+               **_diagnosis_metrics(agreement)}
     metrics = {name: metrics[name] for name in METRICS}
     both = views(metrics, n, answered, options)
     per_sample = {name: m.values for name, m in metrics.items()
@@ -114,12 +126,15 @@ def score(inp, options: ScoreOptions) -> tuple[Any, list[dict[str, Any]]]:
         "metrics": {name: float(values[i]) for name, values in per_sample.items()},
         "bleu_stats": bleu_stats[i].astype(int).tolist(),
         "clinical_stats": clinical_stats[i].astype(int).tolist(),
+        # Where the diagnosis was read (flagged when not the Diagnosis section) and which
+        # findings and codes it got right (tp), added (fp) and missed (fn).
+        "diagnosis": agreement.samples[i],
         **provenance(pred),
     } for i, (ref, pred) in enumerate(zip(inp.references, inp.predictions, strict=True))]
     return TaskResult(
         task=inp.task, primary_metric=TASK.primary_metric, n=n,
         n_failed=n - len(answered), n_unparseable=0, metrics=both["all"],
-        answered=both["answered"], tables={}, notes=list(inp.notes),
+        answered=both["answered"], tables=agreement.tables, notes=list(inp.notes),
     ), samples
 
 
@@ -138,12 +153,35 @@ def paired_rows(a: list[dict], b: list[dict], resamples: int, seed: int) -> list
     # per-sample values); every other metric is a mean of per-sample values.
     rows = [summed("bleu", "bleu_stats", bleu_from_stats_batch),
             summed("clinical_f1", "clinical_stats", macro_f1_from_counts)]
+    if "diagnosis" in a[0] and "diagnosis" in b[0]:
+        rows += _diagnosis_rows(a, b, resamples, seed)
     for name in METRICS:
-        if name not in ("bleu", "clinical_f1") and name in a[0]["metrics"] \
-                and name in b[0]["metrics"]:
+        if name not in ("bleu", "clinical_f1", *DIAGNOSIS_METRICS) \
+                and name in a[0]["metrics"] and name in b[0]["metrics"]:
             rows.append(Row.from_bootstrap(TASK.name, name, paired_bootstrap(
                 [s["metrics"][name] for s in a], [s["metrics"][name] for s in b], "mean",
                 resamples, seed)))
+    return sorted(rows, key=lambda row: METRICS.index(row.metric))
+
+
+def _diagnosis_rows(a: list[dict], b: list[dict], resamples: int, seed: int) -> list:
+    """Paired rows of the diagnosis metrics, from each sample's findings and codes: both
+    runs' counts laid out over the same anomalies (every one either run names)."""
+    from eval_harness.compare import Row
+    from eval_harness.metrics import diagnosis
+    from eval_harness.metrics.stats import paired_bootstrap, sum_statistic
+
+    runs = [[s["diagnosis"] for s in a], [s["diagnosis"] for s in b]]
+    labels = sorted({x for run in runs for s in run for k in ("tp", "fp", "fn")
+                     for x in s["findings"][k]})
+    data_a, data_b = (diagnosis.statistics_of(diagnosis.sample_arrays(run, labels))
+                      for run in runs)
+    rows = []
+    for name in DIAGNOSIS_METRICS:
+        (values_a, statistic), (values_b, _) = data_a[name], data_b[name]
+        rows.append(Row.from_bootstrap(TASK.name, name, paired_bootstrap(
+            values_a, values_b, "mean" if statistic is None else sum_statistic(statistic),
+            resamples, seed)))
     return rows
 
 
