@@ -244,3 +244,64 @@ def test_published_gemini_25_flash_is_read_from_its_record_line() -> None:
     assert source["diagnosis"] == 0 and source["preliminary_diagnosis"] >= 0.95 * result.n
     assert result.metrics["diagnosis_section_rate"]["value"] == 0.0
     assert result.metrics["diagnosis_f1_micro"]["value"] > 0.1  # the fallback reads something
+
+
+# ------------------------------------------------------- scripts/clinical_accuracy.py
+
+def _clinical_script():  # scripts/ is not a package: load the file itself
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "clinical_accuracy.py"
+    spec = importlib.util.spec_from_file_location("clinical_accuracy", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cut_off_reports_and_run_readings() -> None:
+    script = _clinical_script()
+    assert script.cut_off("**Patient Record:**\n*   **Preliminary Diagnosis:** Dental crowd")
+    assert script.cut_off("*   **ICD-10 Code")
+    assert not script.cut_off("Diagnosis: gingivitis.\nRemarks: none.")
+    assert not script.cut_off("Remarks: see tooth 36 (K02.8)")
+    assert not script.cut_off("")  # an empty answer is a failure, not a cut-off
+    row = {"n": 10, "answered": 8, "cut_off": 5}
+    assert script.reading(row) == "truncated"
+    assert script.reading({"n": 10, "answered": 4, "cut_off": 0}) == "6 answers failed or empty"
+    assert script.reading({"n": 10, "answered": 9, "cut_off": 1}) == (
+        "written without a Diagnosis section")
+
+
+def test_spearman_with_bootstrap_ci_over_runs() -> None:
+    script = _clinical_script()
+    same = script.spearman_ci([1, 2, 3, 4, 5, 6], [10, 20, 25, 40, 41, 90], resamples=200)
+    assert same["rho"] == 1.0 and same["ci"] == pytest.approx((1.0, 1.0))
+    reverse = script.spearman_ci([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1], resamples=200)
+    assert reverse["rho"] == -1.0 and reverse["ci"] == pytest.approx((-1.0, -1.0))
+    # One swapped pair of six: rho = 1 - 6 * 2 / (6 * 35) = 0.942857...
+    one_swap = script.spearman_ci([1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 6, 5], resamples=200)
+    assert one_swap["rho"] == pytest.approx(1 - 12 / 210)
+    assert one_swap["ci"][0] < one_swap["rho"] <= one_swap["ci"][1] <= 1.0
+
+
+def test_clinical_accuracy_doc_is_current_and_covers_every_run() -> None:
+    from pathlib import Path
+
+    from eval_harness.labels.findings import findings_id
+
+    peer = require_shared()
+    runs = sorted(p.parent for p in peer.glob("*/*/predictions.jsonl"))
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "clinical-accuracy.md").read_text(
+        encoding="utf-8")
+    # Written under the findings rules and data files in the tree (else: rerun the script).
+    assert findings_id() in doc
+    assert len(runs) == 42
+    for run in runs:
+        assert f"| {run.parent.name} | {run.name} |" in doc
+    assert "baseline/gemini-2.5-flash" in doc.split("Truncated: ")[1].split("\n")[0]
+    assert "| sft/Qwen2.5-VL-7B-Instruct-SFT | 100 | 100 | K07.200x013 → K07.200x012 ×77 |" \
+        in doc
