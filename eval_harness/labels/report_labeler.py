@@ -712,8 +712,18 @@ def section_spans(report: str | None, language: str = "en") -> dict[str, list[tu
     A section title counts only at the start of a line; its content runs to the next title.
     A field that occurs more than once keeps every occurrence, in order.
     """
-    rules = _rules(_normalise_language(language))
-    report = report or ""
+    return {field: list(spans)
+            for field, spans in _section_spans(report or "", _normalise_language(language))}
+
+
+_Spans = tuple[tuple[int, int], ...]
+
+
+@lru_cache(maxsize=1 << 14)
+def _section_spans(report: str, language: str) -> tuple[tuple[str, _Spans], ...]:
+    # Cached: the six-class accuracy, section completeness and the diagnosis metrics each
+    # split the same generated report. Immutable, so no caller can change another's copy.
+    rules = _rules(language)
     heads = list(rules.section_rx.finditer(report))
     out: dict[str, list[tuple[int, int]]] = {}
     for k, m in enumerate(heads):
@@ -723,7 +733,7 @@ def section_spans(report: str | None, language: str = "en") -> dict[str, list[tu
         start, end = start + lead, start + len(body.rstrip())
         field = rules.section_of_title[m.group("title").casefold()]
         out.setdefault(field, []).append((start, max(start, end)))
-    return out
+    return tuple((field, tuple(spans)) for field, spans in out.items())
 
 
 def split_sections(report: str | None, language: str = "en") -> dict[str, str]:
