@@ -172,6 +172,46 @@ def _adapter_folder(adapter: str) -> Path:
     return folder
 
 
+def load_processor(folder: Path):
+    """The image-only Qwen2.5-VL processor of a local model folder.
+
+    Parts are loaded one by one: AutoProcessor on an image-only folder returns just the
+    tokenizer, and the real checkpoints' video processor needs torchvision."""
+    from transformers import AutoTokenizer
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
+        Qwen2VLImageProcessorPil,
+    )
+
+    tokenizer = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False,
+                                              local_files_only=True)
+    image_processor = Qwen2VLImageProcessorPil.from_pretrained(str(folder),
+                                                               local_files_only=True)
+    template = tokenizer.chat_template or _local_chat_template(Path(folder))
+    return _processor_class()(image_processor=image_processor, tokenizer=tokenizer,
+                              chat_template=template)
+
+
+def _local_chat_template(folder: Path) -> str | None:
+    if (folder / "chat_template.jinja").is_file():
+        return (folder / "chat_template.jinja").read_text(encoding="utf-8")
+    if (folder / "chat_template.json").is_file():
+        data = json.loads((folder / "chat_template.json").read_text(encoding="utf-8"))
+        return data.get("chat_template")
+    return None
+
+
+def resolve_model_folder(name: str) -> tuple[Path, str | None]:
+    """(local folder, hub commit or None) of a model name: a local folder as is, a hub
+    id as its cached snapshot (never downloaded here); safetensors weights required."""
+    local = _local_dir(name)
+    if local is None:
+        local, revision = hub_snapshot(name, MODEL_PATTERNS, "model")
+    else:
+        revision = None
+    _require_safetensors(local, "model folder")
+    return local, revision
+
+
 class HFBackend:
     """Qwen2.5-VL (or any image-text-to-text model with a chat template) on one device."""
 
@@ -226,14 +266,7 @@ class HFBackend:
         return getattr(torch, dtype)
 
     def _resolve_folder(self) -> tuple[Path, str | None]:
-        """(local folder, hub commit or None): a hub id becomes its cached snapshot."""
-        local = _local_dir(self.name)
-        if local is None:
-            local, revision = hub_snapshot(self.name, MODEL_PATTERNS, "model")
-        else:
-            revision = None
-        _require_safetensors(local, "model folder")
-        return local, revision
+        return resolve_model_folder(self.name)
 
     def _load_model(self):
         from transformers import AutoModelForImageTextToText
@@ -264,30 +297,7 @@ class HFBackend:
         self.model = model.eval()
 
     def _load_processor(self):
-        from transformers import AutoTokenizer
-        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
-            Qwen2VLImageProcessorPil,
-        )
-
-        # Parts loaded one by one: AutoProcessor on an image-only folder returns just
-        # the tokenizer, and the real checkpoints' video processor needs torchvision.
-        folder = str(self.folder)
-        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False,
-                                                  local_files_only=True)
-        image_processor = Qwen2VLImageProcessorPil.from_pretrained(folder,
-                                                                   local_files_only=True)
-        template = tokenizer.chat_template or self._local_chat_template()
-        return _processor_class()(image_processor=image_processor, tokenizer=tokenizer,
-                                  chat_template=template)
-
-    def _local_chat_template(self) -> str | None:
-        local = self.folder
-        if (local / "chat_template.jinja").is_file():
-            return (local / "chat_template.jinja").read_text(encoding="utf-8")
-        if (local / "chat_template.json").is_file():
-            data = json.loads((local / "chat_template.json").read_text(encoding="utf-8"))
-            return data.get("chat_template")
-        return None
+        return load_processor(self.folder)
 
     # -- protocol ------------------------------------------------------------------
 
@@ -341,15 +351,10 @@ class HFBackend:
                 for path in request.images]
 
     def _prompt(self, request: Request, n_images: int) -> str:
-        messages: list[dict[str, Any]] = []
-        if request.system:
-            messages.append({"role": "system", "content": [{"type": "text",
-                                                            "text": request.system}]})
-        content: list[dict[str, Any]] = [{"type": "image"} for _ in range(n_images)]
-        content.append({"type": "text", "text": request.text})
-        messages.append({"role": "user", "content": content})
-        return self.processor.apply_chat_template(messages, tokenize=False,
-                                                  add_generation_prompt=True)
+        from eval_harness.tasks.prompts import chat_messages
+
+        return self.processor.apply_chat_template(chat_messages(request, n_images),
+                                                  tokenize=False, add_generation_prompt=True)
 
     def _encode(self, texts: list[str], images: list[Image.Image]):
         inputs = self.processor(text=texts, images=images or None, padding=True,

@@ -89,6 +89,20 @@ def build_request(checkup: Checkup, task: str, options: PromptOptions) -> Reques
                    max_pixels=options.max_pixels)
 
 
+def chat_messages(request: Request, n_images: int) -> list[dict]:
+    """The request as chat messages for a processor's chat template: the system prompt,
+    then one user turn with the images first and the text after. Evaluation (the hf
+    backend) and fine-tuning both render prompts from this, so they cannot drift apart."""
+    messages: list[dict] = []
+    if request.system:
+        messages.append({"role": "system", "content": [{"type": "text",
+                                                        "text": request.system}]})
+    content: list[dict] = [{"type": "image"} for _ in range(n_images)]
+    content.append({"type": "text", "text": request.text})
+    messages.append({"role": "user", "content": content})
+    return messages
+
+
 def request_hash(request: Request) -> str:
     """Per-sample prompt hash: template version, texts and image names."""
     payload = [PROMPT_VERSION, request.task, request.system, request.text,
