@@ -30,7 +30,7 @@ class _OneLineErrors(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from eval_harness.commands import compare, data, run, score
+    from eval_harness.commands import compare, data, finetune, run, score
 
     parser = _OneLineErrors(
         prog="python -m eval_harness",
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "benchmark.")
     parser.add_argument("--version", action="version", version=f"eval_harness {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (data, run, score, compare):
+    for command in (data, run, score, compare, finetune):
         command.register(sub)
     return parser
 

@@ -9,6 +9,7 @@ processor) in about a second, identical for the same seed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from eval_harness.labels.classes import CLASSES
@@ -79,8 +80,10 @@ TINY_MIN_PIXELS = 56 * 56
 TINY_MAX_PIXELS = 112 * 112
 
 
-def build_tokenizer(vocab_size: int = 640):
-    """A byte-level BPE tokenizer with the Qwen special tokens, trained on _CORPUS."""
+def build_tokenizer(vocab_size: int = 640, corpus: Sequence[str] = ()):
+    """A byte-level BPE tokenizer with the Qwen special tokens, trained on _CORPUS plus
+    `corpus` (the demo model's: the synthetic train split's prompts and answers, so a
+    report is a few hundred tokens, not a thousand)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -94,7 +97,7 @@ def build_tokenizer(vocab_size: int = 640):
         show_progress=False,
     )
     # Repeat the corpus so pair counts are well above the trainer's min frequency.
-    core.train_from_iterator(list(_CORPUS) * 4, trainer=trainer)
+    core.train_from_iterator(list(_CORPUS) * 4 + list(corpus), trainer=trainer)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=core,
         eos_token="<|im_end|>",
@@ -108,7 +111,7 @@ def build_tokenizer(vocab_size: int = 640):
     return tokenizer
 
 
-def build_config(tokenizer, hidden: int = 64):
+def build_config(tokenizer, hidden: int = 64, layers: int = 2):
     """A Qwen2.5-VL config small enough to run on a laptop CPU in milliseconds."""
     from transformers import Qwen2_5_VLConfig
 
@@ -123,7 +126,7 @@ def build_config(tokenizer, hidden: int = 64):
             "vocab_size": len(tokenizer),
             "hidden_size": hidden,
             "intermediate_size": hidden * 2,
-            "num_hidden_layers": 2,
+            "num_hidden_layers": layers,
             "num_attention_heads": heads,
             "num_key_value_heads": 2,
             "max_position_embeddings": 4096,
@@ -167,15 +170,32 @@ def build_processor(tokenizer):
                                   chat_template=QWEN25VL_CHAT_TEMPLATE)
 
 
-def build_tiny_qwen(out_dir: Path, seed: int = 0, hidden: int = 64) -> Path:
+def data_corpus(data: Path, language: str = "en") -> list[str]:
+    """The train split's prompt texts and reference answers (tokenizer training text)."""
+    from eval_harness.data.load import load_checkups
+    from eval_harness.tasks import get_task, task_names
+    from eval_harness.tasks.prompts import SYSTEM, PromptOptions, build_request
+
+    texts = [SYSTEM[language]]
+    for checkup in load_checkups(data, language=language):
+        if checkup.split != "train":
+            continue
+        for task in task_names():
+            texts.append(build_request(checkup, task, PromptOptions(language=language)).text)
+            texts.append(get_task(task).reference_answer(checkup))
+    return texts
+
+
+def build_tiny_qwen(out_dir: Path, seed: int = 0, hidden: int = 64, vocab_size: int = 640,
+                    corpus: Sequence[str] = (), layers: int = 2) -> Path:
     """Write a tiny random Qwen2.5-VL checkpoint to ``out_dir`` and return it."""
     import torch
     from transformers import GenerationConfig, Qwen2_5_VLForConditionalGeneration
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tokenizer = build_tokenizer()
-    config = build_config(tokenizer, hidden=hidden)
+    tokenizer = build_tokenizer(vocab_size, corpus)
+    config = build_config(tokenizer, hidden=hidden, layers=layers)
     # fork_rng: building a test model must not shift the caller's random stream.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -198,6 +218,13 @@ if __name__ == "__main__":  # python -m eval_harness.models.tiny_qwen --out DIR 
                                      "(random weights; for demos and tests only).")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--vocab-size", type=int, default=640)
+    parser.add_argument("--corpus", type=Path, default=None,
+                        help="a COde folder whose train split trains the tokenizer")
     options = parser.parse_args()
-    print(f"built tiny Qwen2.5-VL (untrained, random weights) at "
-          f"{build_tiny_qwen(options.out, seed=options.seed)}")
+    texts = data_corpus(options.corpus) if options.corpus else ()
+    built = build_tiny_qwen(options.out, seed=options.seed, hidden=options.hidden,
+                            vocab_size=options.vocab_size, corpus=texts, layers=options.layers)
+    print(f"built tiny Qwen2.5-VL (untrained, random weights) at {built}")
