@@ -21,6 +21,7 @@ DB_URL = "CODEBENCH_DB_URL"
 OPENAI_BASE_URL = "CODEBENCH_OPENAI_BASE_URL"
 CHECKPOINT = "CODEBENCH_CHECKPOINT"
 PEER_RUNS = "CODEBENCH_PEER_RUNS"
+CHECKPOINTS = "CODEBENCH_CHECKPOINTS"
 
 #: name -> (default shown to people, what it does); the README table mirrors this.
 VARIABLES: dict[str, tuple[str, str]] = {
@@ -32,7 +33,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
                       "base URL of the `openai` backend when `base_url=` is not given"),
     CHECKPOINT: ("unset", "model checkpoint for the live demo (reserved; nothing reads it yet)"),
     PEER_RUNS: ("<repo>/../shared/data/peer-runs/pocket-dentist-code",
-                "peer-run folder for `scripts/labeler_agreement.py`"),
+                "peer-run folder for `scripts/labeler_agreement.py` and "
+                "`scripts/clinical_accuracy.py`"),
+    CHECKPOINTS: ("<repo>/checkpoints",
+                  "folder of `registry.json`: the named checkpoints `checkpoint=NAME` resolves"),
 }
 
 DEFAULT_CACHE = Path("~/.cache/codebench")
@@ -60,6 +64,7 @@ class Settings:
     openai_base_url: str | None = None
     checkpoint: str | None = None
     peer_runs: Path | None = None
+    checkpoints: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +76,7 @@ class Settings:
             openai_base_url=_text(env, OPENAI_BASE_URL),
             checkpoint=_text(env, CHECKPOINT),
             peer_runs=_path(env, PEER_RUNS),
+            checkpoints=_path(env, CHECKPOINTS),
         )
 
 

@@ -23,6 +23,10 @@ def _results_table(scored: Any) -> list[str]:
     return lines
 
 
+def _evaluated(result: Any) -> int:
+    return max(t.n for t in result.scored.document.tasks.values())
+
+
 def write_card(output: Path, *, base: str, revision: str | None, data: Path,
                tasks: list[str], recipe: Any, result: Any, language: str) -> Path:
     from eval_harness import __version__
@@ -59,6 +63,8 @@ def write_card(output: Path, *, base: str, revision: str | None, data: Path,
         f"- final logged training loss {last_train if last_train is None else round(last_train, 4)}"
         f", validation loss {last_eval if last_eval is None else round(last_eval, 4)} "
         "(every logged value: `training_log.jsonl`)",
+        *([f"- resumed from Trainer checkpoint `{result.resumed_from}`"]
+          if result.resumed_from else []),
         "",
         "Recipe:",
         "",
@@ -69,7 +75,9 @@ def write_card(output: Path, *, base: str, revision: str | None, data: Path,
         "## Results on the test split",
         "",
         "Scored by the harness (greedy decoding; embedding cosine off); the full results "
-        f"document and per-sample records are in `{'eval'}/`.",
+        f"document and per-sample records are in `{'eval'}/`."
+        + (f" Evaluated on {_evaluated(result)} of {result.examples['test_checkups']} test "
+           "checkups." if result.scored is not None else ""),
         "",
         *_results_table(result.scored),
         "",

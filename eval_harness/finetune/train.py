@@ -33,6 +33,7 @@ class FinetuneResult:
     eval_loss: list[tuple[int, float]]
     scored: Any  # api.Scored of the test split, or None without evaluation
     examples: dict[str, int]
+    resumed_from: str | None = None  # the Trainer checkpoint this run continued
 
 
 def _is_main() -> bool:
@@ -90,6 +91,10 @@ def training_arguments(recipe: Recipe, output: Path, progress: bool, has_eval: b
         warmup_steps=recipe.warmup_ratio,  # a float below 1 is a share of all steps
         weight_decay=recipe.weight_decay,
         bf16=_bf16(recipe),
+        gradient_checkpointing=recipe.gradient_checkpointing,
+        # Non-reentrant checkpointing works with frozen embeddings (LoRA) as is.
+        gradient_checkpointing_kwargs={"use_reentrant": False}
+        if recipe.gradient_checkpointing else None,
         logging_steps=recipe.logging_steps,
         logging_first_step=True,
         save_strategy="steps",
@@ -147,7 +152,8 @@ def finetune(base: str, data: Path, tasks: list[str], output: Path, recipe: Reci
         eval_loss=[(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h],
         scored=None,
         examples={"train": len(train), "validation": len(validation),
-                  "test_checkups": len(parts["test"])})
+                  "test_checkups": len(parts["test"])},
+        resumed_from=Path(checkpoint).name if checkpoint else None)
     if not _is_main():
         return result
     _save(trainer.model, processor, output, base, recipe)

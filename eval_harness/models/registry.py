@@ -13,6 +13,18 @@ from eval_harness.models.base import ModelBackend
 def _hf(args: dict[str, str], train: list[Checkup], seed: int) -> ModelBackend:
     from eval_harness.models.hf import HFBackend
 
+    args = dict(args)
+    if "checkpoint" in args:  # a registry name: checkpoints/registry.json
+        from eval_harness.models.checkpoints import resolve_checkpoint
+
+        clash = {"model", "adapter"} & set(args)
+        if clash:
+            raise UsageError(f"--model-args checkpoint= names the weights; drop "
+                             f"{', '.join(sorted(clash))}=")
+        checkpoint = resolve_checkpoint(args.pop("checkpoint"))
+        args = {**checkpoint.model_args, **args, "model": checkpoint.model}
+        if checkpoint.adapter:
+            args["adapter"] = checkpoint.adapter
     return HFBackend(**_typed(args, {"merge": bool, "max_pixels": int}))
 
 

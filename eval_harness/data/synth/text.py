@@ -27,6 +27,10 @@ TEXT_FIELDS: tuple[str, ...] = (
 Pair = tuple[str, str]  # (English, Chinese)
 
 _MAP_VERSION = "code-v1"
+# Share of checkups whose chief complaint is generic (shared by every class): the class
+# prompt shows the complaint, so a complaint that always named the class would let a
+# text-only model classify without looking at the images.
+GENERIC_COMPLAINT_RATE = 0.6
 
 
 @cache
@@ -172,6 +176,10 @@ uncertain: Possible mild wear on {n}, to be observed. | {n}牙可疑轻度磨耗
 uncertain: Suspected wedge-shaped defect on {n}. | {n}牙疑似楔状缺损。
 rule_out: Tooth structure loss of {n} to be excluded. | {n}牙体缺损待排。
 [common]
+complaint: Requests a routine oral examination. | 要求口腔常规检查。
+complaint: Came for a dental check-up. | 来院行口腔检查。
+complaint: Discomfort in the {side} teeth for {dur}. | {side}牙不适{dur}。
+complaint: Returns for review as scheduled. | 按约复诊复查。
 first: First visit. | 初诊。
 first_illness: {sym} for {dur} with no obvious cause. | {dur}前无明显诱因出现{sym}。
 first_illness: {sym} for {dur}; came for diagnosis and treatment. | {sym}{dur}，今来我院就诊。
@@ -340,7 +348,11 @@ def make_texts(rng: random.Random, anomalies: list[str], has_radiograph: bool) -
     if rng.random() < 0.5:  # COde often repeats the diagnosis in the record line
         out["patient_record"].append(("Diagnosis: " + ", ".join(_en_name(i.name) for i in items)
                                       + ".", "诊断：" + "，".join(i.cn for i in items) + "。"))
-    out["chief_complaint"].append(_fill(rng.choice(lead["complaint"]), base_en, base_cn))
+    # Many real complaints name no condition ("routine check-up"): then only the images
+    # tell the class apart, which is what a vision model must be measured on.
+    complaints = common["complaint"] if rng.random() < GENERIC_COMPLAINT_RATE else lead[
+        "complaint"]
+    out["chief_complaint"].append(_fill(rng.choice(complaints), base_en, base_cn))
     sym = rng.choice(lead["symptom"])  # first_illness puts "no obvious cause" (pseudo-negation)
     sym_en = {**base_en, "sym": sym[0].format(**base_en)}
     sym_cn = {**base_cn, "sym": sym[1].format(**base_cn)}
