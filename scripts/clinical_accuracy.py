@@ -266,9 +266,9 @@ def render(rows: list[dict[str, Any]], correlations: dict[str, dict[str, Any]]) 
                    f"{note} |")
     out += [
         "",
-        "Macro fine-grained F1 averages over every anomaly that either side names, most of "
-        "them rare, so its bootstrap CI is wide and skewed: a resample without a rare "
-        "anomaly drops that anomaly's F1 from the mean.",
+        "Macro fine-grained F1 averages over the anomalies the reference Diagnoses affirm, "
+        "many of them rare: its CI is wide, and it weighs a rare diagnosis as much as a "
+        "common one.",
         "",
     ]
     return "\n".join(out)

@@ -135,8 +135,8 @@ def _signature(language: str, uncertain_positive: bool, average: str) -> str:
 _DEFINITIONS = {
     "diagnosis_f1_micro": "F1 of the fine-grained anomalies the generated Diagnosis affirms "
                           "against those of the reference Diagnosis, pooled over all reports.",
-    "diagnosis_f1_macro": "Mean over fine-grained anomalies (those positive on either side) of "
-                          "their F1 between generated and reference Diagnosis.",
+    "diagnosis_f1_macro": "Mean over the fine-grained anomalies the reference Diagnoses affirm "
+                          "of their F1 between generated and reference Diagnosis.",
     "icd_precision": "Share of the ICD-10 codes affirmed in generated Diagnoses that the "
                      "reference Diagnosis also gives (full code, national extension included).",
     "icd_recall": "Share of the reference Diagnoses' ICD-10 codes that the generated Diagnosis "
@@ -175,7 +175,8 @@ def diagnosis_agreement(generated: Sequence[str | None], references: Sequence[st
     for name in METRICS:
         values, statistic = data[name]
         average = ("mean" if statistic is None else
-                   "average:macro|zero_division:nan-excluded" if name.endswith("macro")
+                   "average:macro|labels:reference|zero_division:nan-excluded"
+                   if name.endswith("macro")
                    else "average:micro|zero_division:0")
         value = float(values.mean()) if statistic is None else float(statistic(values.sum(0)))
         results[name] = MetricResult(
@@ -225,13 +226,20 @@ def sample_arrays(samples: Sequence[dict[str, Any]],
 
 def statistics_of(arrays: dict[str, Any]) -> dict[str, tuple[np.ndarray, Any]]:
     """metric -> (per-sample data, statistic of its column sums; None for a mean)."""
-    k = len(arrays["labels"])
-    # No anomaly on either side: one all-zero column gives micro 0 and macro undefined.
-    findings = arrays["findings"] if k else np.zeros((len(arrays["section"]), 3))
-    k = max(k, 1)
+    n, k = len(arrays["section"]), len(arrays["labels"])
+    per_label_counts = arrays["findings"].reshape(n, k, 3)
+    # Macro averages over the anomalies the references diagnose (sklearn's `labels=`): an
+    # anomaly only a generated report names counts against micro precision, but a rare one
+    # in the macro mean would vanish from most bootstrap resamples and push the CI above
+    # the point value.
+    supported = per_label_counts[:, :, [0, 2]].sum(axis=(0, 2)) > 0
+    # No anomaly at all: one all-zero column gives micro 0 and macro undefined.
+    findings = arrays["findings"] if k else np.zeros((n, 3))
+    macro = per_label_counts[:, supported, :].reshape(n, -1) if supported.any() \
+        else np.zeros((n, 3))
     out: dict[str, tuple[np.ndarray, Any]] = {
-        "diagnosis_f1_micro": (findings, partial(counts.micro_f1, k=k)),
-        "diagnosis_f1_macro": (findings, partial(counts.macro_f1, k=k)),
+        "diagnosis_f1_micro": (findings, partial(counts.micro_f1, k=max(k, 1))),
+        "diagnosis_f1_macro": (macro, partial(counts.macro_f1, k=max(int(supported.sum()), 1))),
     }
     for level, key in (("", "codes"), ("_category", "categories")):
         for metric, fn in (("precision", counts.micro_precision),
