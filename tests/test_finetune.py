@@ -127,6 +127,14 @@ def test_short_fine_tune_learns_saves_and_evaluates_through_the_registry(
     result = finetune(str(tiny_base), synth_dir, ["code_cls", "code_report"], out,
                       recipe("tiny", max_steps=20, save_steps=20, **FAST), progress=False,
                       eval_limit=3)
+    # One example per checkup and task; validation carved from train, grouped by patient.
+    from eval_harness.data.split import carve_validation
+
+    parts = carve_validation(api.load_split(synth_dir, "test", "en").everything, 0.2, 0)
+    n_train = sum(c.split == "train" for c in parts)
+    n_val = sum(c.split == "validation" for c in parts)
+    assert result.examples == {"train": 2 * n_train, "validation": 2 * n_val,
+                               "test_checkups": sum(c.split == "test" for c in parts)}
     losses = [loss for _, loss in result.train_loss]
     # Seeded: from about 6.5 nats (a random model over the vocabulary) down by over 1.
     assert len(losses) >= 20 and sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.5

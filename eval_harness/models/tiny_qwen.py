@@ -111,7 +111,8 @@ def build_tokenizer(vocab_size: int = 640, corpus: Sequence[str] = ()):
     return tokenizer
 
 
-def build_config(tokenizer, hidden: int = 64, layers: int = 2):
+def build_config(tokenizer, hidden: int = 64, layers: int = 2, vision_hidden: int = 64,
+                 vision_depth: int = 2):
     """A Qwen2.5-VL config small enough to run on a laptop CPU in milliseconds."""
     from transformers import Qwen2_5_VLConfig
 
@@ -138,16 +139,16 @@ def build_config(tokenizer, hidden: int = 64, layers: int = 2):
             "tie_word_embeddings": False,
         },
         vision_config={
-            "depth": 2,
-            "hidden_size": 64,
-            "intermediate_size": 128,
+            "depth": vision_depth,
+            "hidden_size": vision_hidden,
+            "intermediate_size": 2 * vision_hidden,
             "num_heads": 4,
             "patch_size": 14,
             "spatial_merge_size": 2,
             "temporal_patch_size": 2,
             "out_hidden_size": hidden,
             "window_size": 112,
-            "fullatt_block_indexes": [1],
+            "fullatt_block_indexes": list(range(1, vision_depth, 2)),
         },
         image_token_id=ids("<|image_pad|>"),
         video_token_id=ids("<|video_pad|>"),
@@ -187,7 +188,8 @@ def data_corpus(data: Path, language: str = "en") -> list[str]:
 
 
 def build_tiny_qwen(out_dir: Path, seed: int = 0, hidden: int = 64, vocab_size: int = 640,
-                    corpus: Sequence[str] = (), layers: int = 2) -> Path:
+                    corpus: Sequence[str] = (), layers: int = 2, vision_hidden: int = 64,
+                    vision_depth: int = 2) -> Path:
     """Write a tiny random Qwen2.5-VL checkpoint to ``out_dir`` and return it."""
     import torch
     from transformers import GenerationConfig, Qwen2_5_VLForConditionalGeneration
@@ -195,7 +197,8 @@ def build_tiny_qwen(out_dir: Path, seed: int = 0, hidden: int = 64, vocab_size: 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer(vocab_size, corpus)
-    config = build_config(tokenizer, hidden=hidden, layers=layers)
+    config = build_config(tokenizer, hidden=hidden, layers=layers, vision_hidden=vision_hidden,
+                          vision_depth=vision_depth)
     # fork_rng: building a test model must not shift the caller's random stream.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -221,10 +224,14 @@ if __name__ == "__main__":  # python -m eval_harness.models.tiny_qwen --out DIR 
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--vocab-size", type=int, default=640)
+    parser.add_argument("--vision-hidden", type=int, default=64)
+    parser.add_argument("--vision-depth", type=int, default=2)
     parser.add_argument("--corpus", type=Path, default=None,
                         help="a COde folder whose train split trains the tokenizer")
     options = parser.parse_args()
     texts = data_corpus(options.corpus) if options.corpus else ()
     built = build_tiny_qwen(options.out, seed=options.seed, hidden=options.hidden,
-                            vocab_size=options.vocab_size, corpus=texts, layers=options.layers)
+                            vocab_size=options.vocab_size, corpus=texts, layers=options.layers,
+                            vision_hidden=options.vision_hidden,
+                            vision_depth=options.vision_depth)
     print(f"built tiny Qwen2.5-VL (untrained, random weights) at {built}")
