@@ -211,14 +211,13 @@ def test_unreadable_image_fails_the_sample_without_a_request(images: dict[str, P
 # -- concurrency ---------------------------------------------------------------------------
 
 def test_concurrency_bound_respected_and_used() -> None:
+    # Requests in flight at once, counted by the server: concurrency shown without timing
+    # (a timed bound fails on a busy machine); a generous timeout for the same reason.
     with FakeOpenAIServer(latency=0.1) as server:
-        model = backend(server, concurrency=8)
-        start = time.perf_counter()
+        model = backend(server, concurrency=8, timeout=30.0)
         responses = model.generate([req(f"q{i}", sample_id=f"c{i}") for i in range(16)])
-        elapsed = time.perf_counter() - start
     assert all(not r.failed for r in responses)
     assert 2 <= server.max_in_flight <= 8
-    assert elapsed < 16 * 0.1 / 2, f"took {elapsed:.2f}s: requests not concurrent"
 
 
 def test_generate_keeps_order_and_an_abandoned_stream_sends_no_more() -> None:
