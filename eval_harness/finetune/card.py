@@ -27,13 +27,11 @@ def _evaluated(result: Any) -> int:
     return max(t.n for t in result.scored.document.tasks.values())
 
 
-def write_card(output: Path, *, base: str, revision: str | None, data: Path,
+def write_card(output: Path, *, base: str, revision: str | None, data: Path, info: Any,
                tasks: list[str], recipe: Any, result: Any, language: str) -> Path:
+    """`info`: the test split's DatasetInfo (None: the data has no test split)."""
     from eval_harness import __version__
-    from eval_harness.api import load_split
 
-    split = load_split(data, "test", language)
-    info = split.references.dataset_info()
     kind = ("LoRA adapter on the base (load the base, then this adapter)" if recipe.lora
             else "full fine-tune: every parameter trained (a randomly initialised tiny base "
                  "has nothing pre-trained to adapt)")
@@ -55,8 +53,9 @@ def write_card(output: Path, *, base: str, revision: str | None, data: Path,
         "## Training",
         "",
         f"- base: `{base}`" + (f" (hub revision {revision})" if revision else ""),
-        f"- data: {info.name} (`{data}`), test split fingerprint `{info.fingerprint}`, "
-        f"label map `{info.label_map}`",
+        (f"- data: {info.name} (`{data}`), test split fingerprint `{info.fingerprint}`, "
+         f"label map `{info.label_map}`" if info is not None
+         else f"- data: `{data}` (no test split)"),
         f"- tasks: {', '.join(tasks)}; language {language}",
         f"- examples: {result.examples['train']} train, {result.examples['validation']} "
         "validation (patient-grouped, carved from train)",

@@ -160,16 +160,20 @@ def finetune(base: str, data: Path, tasks: list[str], output: Path, recipe: Reci
     with open(output / LOG_FILE, "w", encoding="utf-8") as log:
         for entry in history:
             log.write(json.dumps(entry) + "\n")
-    if evaluate and parts["test"]:
-        from eval_harness.data.load import dataset_name
+    from eval_harness.data.load import dataset_name
+    from eval_harness.finetune.card import write_card
+    from eval_harness.predictions import references_from_checkups
 
+    name = dataset_name(Path(data))
+    if evaluate and parts["test"]:
         result.scored = evaluate_checkpoint(output, base if recipe.lora else None,
                                             parts["test"][:eval_limit], tasks, prompt,
-                                            progress, dataset_name(Path(data)))
+                                            progress, name)
         result.scored.write(output / EVAL_DIR)
-    from eval_harness.finetune.card import write_card
-
-    write_card(output, base=base, revision=revision, data=Path(data), tasks=tasks,
+    # The test split already loaded names the data in the card (no second read).
+    info = references_from_checkups(parts["test"], name=name, split="test",
+                                    source=str(data)).dataset_info() if parts["test"] else None
+    write_card(output, base=base, revision=revision, data=Path(data), info=info, tasks=tasks,
                recipe=recipe, result=result, language=language)
     return result
 
