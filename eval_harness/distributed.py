@@ -7,6 +7,7 @@ results equal a single-process run. Without a launcher this is a no-op.
 
 from __future__ import annotations
 
+import atexit
 import os
 from typing import Any, TypeVar
 
@@ -35,6 +36,18 @@ def gather(local: Any) -> list[Any] | None:
 
     # Without CUDA, accelerate only joins the process group when asked for CPU (gloo).
     state = PartialState(cpu=not torch.cuda.is_available())
+    atexit.register(_leave_process_group)
     gathered = gather_object([local])
     state.wait_for_everyone()
     return gathered if rank == 0 else None
+
+
+def _leave_process_group() -> None:
+    # A process that exits with its gloo group still alive aborts in C++ teardown now
+    # and then ("terminate called without an active exception": a joinable thread
+    # destroyed), and the launcher then kills the healthy ranks too. Leaving the group
+    # before the interpreter shuts down joins those threads.
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

@@ -41,7 +41,9 @@ def test_two_processes_equal_one(synth_dir: Path, tmp_path: Path) -> None:
               "--output", str(tmp_path / "two")]
     for command in (single, double):
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
-        assert done.returncode == 0, done.stderr[-2000:]
+        # The head holds a rank's own error ("terminate called ..."), the tail the
+        # launcher's summary.
+        assert done.returncode == 0, done.stderr[:1500] + "\n...\n" + done.stderr[-1500:]
     # Each process answered its own half: the main process's share is printed. A shard()
     # that did nothing would give it every request (and the gather a duplicate of each).
     n_test = sum(1 for c in load_checkups(synth_dir, split="test"))
