@@ -22,13 +22,17 @@ OPENAI_BASE_URL = "CODEBENCH_OPENAI_BASE_URL"
 CHECKPOINT = "CODEBENCH_CHECKPOINT"
 PEER_RUNS = "CODEBENCH_PEER_RUNS"
 CHECKPOINTS = "CODEBENCH_CHECKPOINTS"
+LEADERBOARD_DIR = "CODEBENCH_LEADERBOARD_DIR"
 
 #: name -> (default shown to people, what it does); the README table mirrors this.
 VARIABLES: dict[str, tuple[str, str]] = {
     CACHE: ("~/.cache/codebench",
             "cache folder: response cache, MiniLM embeddings, file hashes, WordNet copy"),
     DATA_DIR: ("build/demo/data", "dataset folder the Gradio app shows"),
-    DB_URL: ("unset", "database URL for results (reserved; nothing reads it yet)"),
+    DB_URL: ("unset (SQLite in the leaderboard folder)",
+             "leaderboard database URL, e.g. postgresql+psycopg://host/db"),
+    LEADERBOARD_DIR: ("build/leaderboard",
+                      "leaderboard folder: its SQLite database when no database URL is set"),
     OPENAI_BASE_URL: ("unset (api.openai.com)",
                       "base URL of the `openai` backend when `base_url=` is not given"),
     CHECKPOINT: ("unset", "model checkpoint for the live demo (reserved; nothing reads it yet)"),
@@ -41,6 +45,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
 
 DEFAULT_CACHE = Path("~/.cache/codebench")
 DEFAULT_DATA_DIR = Path("build/demo/data")
+DEFAULT_LEADERBOARD_DIR = Path("build/leaderboard")
 
 
 def _text(environ: Mapping[str, str], name: str) -> str | None:
@@ -65,6 +70,7 @@ class Settings:
     checkpoint: str | None = None
     peer_runs: Path | None = None
     checkpoints: Path | None = None
+    leaderboard_dir: Path = DEFAULT_LEADERBOARD_DIR
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -77,6 +83,7 @@ class Settings:
             checkpoint=_text(env, CHECKPOINT),
             peer_runs=_path(env, PEER_RUNS),
             checkpoints=_path(env, CHECKPOINTS),
+            leaderboard_dir=_path(env, LEADERBOARD_DIR) or DEFAULT_LEADERBOARD_DIR,
         )
 
 

@@ -1,0 +1,1 @@
+"""The leaderboard's store: schema (`schema`), engine and migrations (`database`)."""
