@@ -136,6 +136,24 @@ class ScoreJob:
     source: str = "predictions"
 
 
+def peer_run_jobs(peer_dir: Path) -> tuple[list[Path], Iterator[ScoreJob]]:
+    """The published runs under ``peer_dir`` (``<setting>/<model>/predictions.jsonl``) and
+    a lazy stream of their score jobs, in the same order."""
+    from eval_harness.predictions import read_peer_run
+
+    runs = sorted(p.parent for p in Path(peer_dir).glob("*/*/predictions.jsonl"))
+    if not runs:
+        raise DataError.single(str(peer_dir), "no published runs (*/*/predictions.jsonl)")
+
+    def jobs() -> Iterator[ScoreJob]:
+        for run in runs:
+            references, predictions = read_peer_run(run)
+            yield ScoreJob(predictions, references, model={"backend": "predictions",
+                                                          "name": run.name})
+
+    return runs, jobs()
+
+
 def _score_job(job: ScoreJob, options: ScoreOptions) -> Scored:
     return score_predictions(job.predictions, job.references, options, tasks=job.tasks,
                              model=job.model, source=job.source)

@@ -87,6 +87,12 @@ class Settings:
         )
 
 
+def peer_runs_dir() -> Path:
+    """``$CODEBENCH_PEER_RUNS``, else ``../shared/data/peer-runs/pocket-dentist-code``."""
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "peer-runs"
+    return Settings.from_env().peer_runs or shared / "pocket-dentist-code"
+
+
 def cache_dir() -> Path:
     """``$CODEBENCH_CACHE`` or ``~/.cache/codebench`` (not created here)."""
     return Settings.from_env().cache_dir

@@ -40,13 +40,6 @@ CUT_OFF_SHARE = 0.5  # ... and called truncated when more answers than this are 
 SWAPPED_SHARE = 0.5  # runs answering Class II for at least this share of Class III references
 
 
-def default_peer_dir() -> Path:
-    from eval_harness.settings import Settings
-
-    shared = ROOT.parent / "shared" / "data" / "peer-runs" / "pocket-dentist-code"
-    return Settings.from_env().peer_runs or shared
-
-
 def cut_off(text: str | None) -> bool:
     """Does an answered report stop mid-sentence (no terminal punctuation at its end)?"""
     body = (text or "").rstrip().rstrip("*_#").rstrip()
@@ -104,20 +97,11 @@ def run_row(run: Path, scored) -> dict[str, Any]:
 
 def score_runs(peer_dir: Path, workers: int) -> list[dict[str, Any]]:
     from eval_harness import api
-    from eval_harness.predictions import read_peer_run
 
-    runs = sorted(p.parent for p in peer_dir.glob("*/*/predictions.jsonl"))
-    if not runs:
-        raise SystemExit(f"no peer runs under {peer_dir}")
-
-    def jobs():
-        for run in runs:
-            references, predictions = read_peer_run(run)
-            yield api.ScoreJob(predictions, references, model={"name": run.name})
-
+    runs, jobs = api.peer_run_jobs(peer_dir)
     options = api.ScoreOptions(resamples=RESAMPLES, embeddings=False)
     return [run_row(run, scored) for run, scored in
-            zip(runs, api.score_many(jobs(), options, workers=workers), strict=True)]
+            zip(runs, api.score_many(jobs, options, workers=workers), strict=True)]
 
 
 # ------------------------------------------------------------------------------ writing
@@ -280,7 +264,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=DOC)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    peer_dir = args.peer_dir or default_peer_dir()
+    from eval_harness.settings import peer_runs_dir
+
+    peer_dir = args.peer_dir or peer_runs_dir()
     if not peer_dir.is_dir():
         raise SystemExit(f"peer runs not found at {peer_dir} (set CODEBENCH_PEER_RUNS)")
     rows = score_runs(peer_dir, args.workers)

@@ -65,12 +65,6 @@ class Reference:
     report: str  # the reference report (the report ground truth)
 
 
-def default_peer_dir() -> Path:
-    from eval_harness.settings import Settings
-
-    shared = ROOT.parent / "shared" / "data" / "peer-runs" / "pocket-dentist-code"
-    return Settings.from_env().peer_runs or shared
-
 
 def load_references(peer_dir: Path) -> list[Reference]:
     """The union of ground truths over every run's predictions.jsonl, paired by number.
@@ -470,11 +464,14 @@ _DISCUSSION = """## Reading the numbers
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--peer-dir", type=Path, default=default_peer_dir(),
+    parser.add_argument("--peer-dir", type=Path, default=None,
                         help="pocket-dentist-code folder (default: ../shared/...; "
                              "env CODEBENCH_PEER_RUNS)")
     parser.add_argument("--out", type=Path, default=DOC, help=f"markdown to write ({DOC})")
     args = parser.parse_args(argv)
+    from eval_harness.settings import peer_runs_dir
+
+    args.peer_dir = args.peer_dir or peer_runs_dir()
     refs = load_references(args.peer_dir)
     results = {v: agreement(refs, v) for v in RULES_VERSIONS}
     runs = {v: run_accuracy(args.peer_dir, refs, v) for v in RULES_VERSIONS}

@@ -311,6 +311,7 @@ class PairedBootstrap:
     n_resamples: int
     seed: int
     convention: str
+    share_b_better: float = float("nan")  # with a < b (ties make it not 1 - share_a_better)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -367,7 +368,8 @@ def paired_bootstrap(a: Any, b: Any, statistic: str | Statistic = "mean",
     return PairedBootstrap(estimate_a=est_a, estimate_b=est_b, delta=delta,
                            p_value=_p_value(d, delta, convention), ci_low=float(low),
                            ci_high=float(high), share_a_better=float(np.mean(d > 0)),
-                           n_resamples=n_resamples, seed=seed, convention=convention)
+                           n_resamples=n_resamples, seed=seed, convention=convention,
+                           share_b_better=float(np.mean(d < 0)))
 
 
 @dataclass(frozen=True)

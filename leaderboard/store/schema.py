@@ -166,3 +166,23 @@ class SampleRecord(Base):
     task: Mapped[str] = mapped_column(String(32))
     sample_id: Mapped[str] = mapped_column(String(64))
     values: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Comparison(Base):
+    """The paired bootstrap of two finished submissions on a task's primary metric,
+    computed once when the later one lands: what the rank upper bounds are made of."""
+
+    __tablename__ = "comparisons"
+    __table_args__ = (UniqueConstraint("task", "a_id", "b_id", name="uq_comparisons_pair"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    board_id: Mapped[str] = mapped_column(ForeignKey("boards.id"), index=True)
+    task: Mapped[str] = mapped_column(String(32))
+    metric: Mapped[str] = mapped_column(String(64))
+    a_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    b_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    delta: Mapped[float] = mapped_column(Float)  # a - b on the full sample
+    # Shares of the resampled differences a - b above and below zero (ties are neither).
+    share_a_better: Mapped[float] = mapped_column(Float)
+    share_b_better: Mapped[float] = mapped_column(Float)
+    n_resamples: Mapped[int] = mapped_column(Integer)

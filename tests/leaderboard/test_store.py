@@ -113,3 +113,24 @@ def test_default_url_is_a_sqlite_file_in_the_leaderboard_folder(monkeypatch: pyt
     assert default_url() == f"sqlite:///{tmp_path / 'lb' / 'leaderboard.sqlite'}"
     monkeypatch.setenv("CODEBENCH_DB_URL", "postgresql+psycopg://db.example/board")
     assert default_url() == "postgresql+psycopg://db.example/board"
+
+
+def test_upgrading_a_first_schema_database_keeps_every_row(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0001")
+    with engine.begin() as connection:
+        assert not sa.inspect(connection).has_table("comparisons")
+        connection.execute(sa.text(
+            "INSERT INTO boards (id, title, description, n_checkups, created_at) "
+            "VALUES ('b', 'B', '', 6, CURRENT_TIMESTAMP)"))
+        connection.execute(sa.text(
+            "INSERT INTO submissions (board_id, kind, model_name, submitter, content_hash, "
+            "payload, provenance, status, attempts, created_at, updated_at) VALUES "
+            "('b', 'predictions', 'old', 'carol', 'c', '{}', '{}', 'finished', 1, "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert sa.inspect(connection).has_table("comparisons")
+        rows = connection.execute(sa.text("SELECT model_name, status FROM submissions")).all()
+    assert [tuple(r) for r in rows] == [("old", "finished")]
+    engine.dispose()

@@ -1,0 +1,151 @@
+"""The published runs on the real COde test split, as rows of the ``code-test-600`` board.
+
+``build_seed`` scores every run under ../shared/data/peer-runs/pocket-dentist-code through
+the harness API (``score_many``), stores them in a scratch database (which computes the
+paired comparisons behind the rank bounds) and writes one compressed JSON file,
+``leaderboard/seeds/code-test-600.json.gz``, that is committed: a clone without ../shared
+still shows all the rows. ``ensure_seeded`` loads that file into a store once.
+
+The file holds figures, per-class rows, per-sample records without prediction text
+(correctness, per-sample metric values, findings) and the comparisons; never a reference
+report. Each row says where it came from: the public repository, its commit and folder,
+and that this harness scored it from the published predictions.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from eval_harness.api import Scored
+from eval_harness.results import ResultsDocument
+from leaderboard.ingest import record_scored, stored_sample
+from leaderboard.store.schema import Board, Comparison, Event, SampleRecord, Submission
+
+BOARD = "code-test-600"
+SEED_FILE = Path(__file__).resolve().parent / "seeds" / f"{BOARD}.json.gz"
+SOURCE_REPO = "https://github.com/Kyle17888/pocket-dentist"
+SOURCE_COMMIT = "416efab189d7262935e402799ba4fceede8666f8"
+SOURCE_FOLDER = "results/datasets/code"
+SETTINGS = {"baseline": "zero-shot", "1shot": "few-shot", "2shot": "few-shot",
+            "sft": "fine-tuned"}
+CLOSED = ("gemini",)  # families whose weights are not published
+SCHEMA = "codebench.seed/v1"
+
+
+def board_row() -> Board:
+    return Board(id=BOARD, title="COde test split (600 checkups)",
+                 description="The real COde test split: 600 checkups, 100 per class; "
+                             "references from the published ground truths.",
+                 n_checkups=600)
+
+
+def run_metadata(setting_dir: str, name: str) -> dict[str, Any]:
+    """What the folder name says about a published run (size read from the name)."""
+    sizes = re.findall(r"(\d+(?:\.\d+)?)[Bb](?![a-z])", name)
+    return {"model_name": f"{name} ({setting_dir})", "setting": SETTINGS[setting_dir],
+            "base_model": name.removesuffix("-SFT") if setting_dir == "sft" else None,
+            "params_billion": float(sizes[-1]) if sizes else None,
+            "open_weights": not name.lower().startswith(CLOSED),
+            "provenance": {"source": SOURCE_REPO, "commit": SOURCE_COMMIT,
+                           "folder": f"{SOURCE_FOLDER}/{setting_dir}/{name}",
+                           "scored_by": "this harness, from the published predictions"}}
+
+
+def _submission(meta: dict[str, Any], content_hash: str) -> Submission:
+    return Submission(board_id=BOARD, kind="seed", submitter="published runs",
+                      content_hash=content_hash, model_name=meta["model_name"],
+                      setting=meta["setting"], base_model=meta["base_model"],
+                      params_billion=meta["params_billion"],
+                      open_weights=meta["open_weights"], link=meta["provenance"]["source"],
+                      provenance=meta["provenance"],
+                      events=[Event(status="pending", detail="published run imported")])
+
+
+def build_seed(peer_dir: Path, out: Path = SEED_FILE, *, workers: int = 2,
+               embeddings: bool = False) -> dict[str, Any]:
+    """Score every published run and write the seed file; returns its summary."""
+    from eval_harness import api
+    from eval_harness.hashing import sha256_file
+    from eval_harness.tasks.base import ScoreOptions
+    from leaderboard.store.database import open_store
+
+    runs, jobs = api.peer_run_jobs(peer_dir)
+    scored_runs = list(api.score_many(jobs, ScoreOptions(embeddings=embeddings),
+                                      workers=workers))
+    sessions = open_store("sqlite://")  # scratch: computes the comparisons
+    entries = []
+    with sessions.begin() as session:
+        session.add(board_row())
+        for run, scored in zip(runs, scored_runs, strict=True):
+            meta = run_metadata(run.parent.name, run.name)
+            submission = _submission(meta, sha256_file(run / "predictions.jsonl"))
+            session.add(submission)
+            record_scored(session, submission, scored, detail="scored from published run")
+            entries.append((submission, meta, scored))
+        session.flush()
+        index = {s.id: i for i, (s, _, _) in enumerate(entries)}
+        comparisons = [{"a": index[c.a_id], "b": index[c.b_id], "task": c.task,
+                        "metric": c.metric, "delta": c.delta,
+                        "share_a_better": c.share_a_better,
+                        "share_b_better": c.share_b_better, "n_resamples": c.n_resamples}
+                       for c in session.scalars(sa.select(Comparison))]
+    document = {"schema": SCHEMA, "board": BOARD,
+                "runs": [{"content_hash": s.content_hash, **meta,
+                          "document": scored.document.to_dict(),
+                          "samples": [stored_sample(x) for x in scored.samples]}
+                         for s, meta, scored in entries],
+                "comparisons": comparisons}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_suffix(".partial")
+    # mtime=0: the same runs give the same bytes.
+    with gzip.GzipFile(partial, "wb", mtime=0) as handle:
+        handle.write(json.dumps(document, sort_keys=True, separators=(",", ":")).encode())
+    partial.replace(out)
+    return {"runs": len(entries), "comparisons": len(comparisons), "path": str(out)}
+
+
+def read_seed(path: Path = SEED_FILE) -> dict[str, Any]:
+    with gzip.open(path, "rb") as handle:
+        document = json.loads(handle.read())
+    if document.get("schema") != SCHEMA:
+        raise ValueError(f"{path}: not a {SCHEMA} file")
+    return document
+
+
+def load_seed(session: Session, path: Path = SEED_FILE) -> int:
+    """Insert the seed file's rows (and the board) into an empty board; 0 if seeded."""
+    if session.scalar(sa.select(sa.func.count()).select_from(Submission).where(
+            Submission.board_id == BOARD, Submission.kind == "seed")):
+        return 0
+    seed = read_seed(path)
+    if session.get(Board, BOARD) is None:
+        session.add(board_row())
+    ids = []
+    for run in seed["runs"]:
+        submission = _submission(run, run["content_hash"])
+        session.add(submission)
+        scored = Scored(ResultsDocument.from_dict(run["document"]), [])
+        record_scored(session, submission, scored, compare=False,
+                      detail="imported from the committed seed")
+        session.add_all(SampleRecord(submission_id=submission.id, task=s["task"],
+                                     sample_id=s["id"], values=s) for s in run["samples"])
+        ids.append(submission.id)
+    session.add_all(Comparison(board_id=BOARD, task=c["task"], metric=c["metric"],
+                               a_id=ids[c["a"]], b_id=ids[c["b"]], delta=c["delta"],
+                               share_a_better=c["share_a_better"],
+                               share_b_better=c["share_b_better"],
+                               n_resamples=c["n_resamples"]) for c in seed["comparisons"])
+    return len(ids)
+
+
+def ensure_seeded(sessions: sessionmaker[Session], path: Path = SEED_FILE) -> int:
+    """Load the committed seed once (in one transaction: all rows or none)."""
+    with sessions.begin() as session:
+        return load_seed(session, path)
