@@ -5,6 +5,10 @@
 - ``seed``: score the published runs into the committed seed file (needs ../shared), then
   load it; without ``--peer-dir`` contents it only loads the committed file.
 - ``list``: a board's ranked rows for a task (``--json`` for a list of row objects).
+- ``submit FILE``: validate and queue a predictions file (exit 1 with every reason when
+  it is refused; nothing is stored then).
+- ``status ID``: a submission's state, its history and, when it failed, why.
+- ``worker [--once]``: score queued submissions through the harness.
 """
 
 from __future__ import annotations
@@ -79,6 +83,67 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _folder():
+    from eval_harness.settings import Settings
+
+    return Settings.from_env().leaderboard_dir
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from leaderboard.submissions import Limits, Rejected, submit_predictions
+
+    if not args.file.is_file():
+        raise UsageError(f"{args.file}: no such file")
+    meta = {"model_name": args.model_name, "submitter": args.submitter,
+            "base_model": args.base_model, "link": args.link, "setting": args.setting,
+            "params_billion": args.params, "open_weights": args.open_weights}
+    try:
+        accepted = submit_predictions(_sessions(args), args.board, args.file.read_bytes(),
+                                      meta, folder=_folder(), name=args.file.name,
+                                      limits=Limits(per_day=args.per_day))
+    except Rejected as rejected:
+        for problem in rejected.problems:
+            print(f"refused: {problem}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"id": accepted.submission_id, "duplicate": accepted.duplicate}))
+    elif accepted.duplicate:
+        print(f"the same file is already submission {accepted.submission_id} on {args.board}")
+    else:
+        print(f"submission {accepted.submission_id} queued on {args.board} (pending)")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from leaderboard.views import submission_status
+
+    with _sessions(args)() as session:
+        status = submission_status(session, args.id)
+    if status is None:
+        raise UsageError(f"no submission {args.id}")
+    if args.json:
+        print(json.dumps(status, indent=1, default=str))
+        return 0
+    print(f"submission {status['id']}: {status['model']} on {status['board']}: "
+          f"{status['status']}")
+    for event in status["events"]:
+        print(f"  {event['at']}  {event['status']:<9} {event['detail']}")
+    if status["failure_category"]:
+        print(f"failed ({status['failure_category']}):\n{status['failure_log']}")
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from eval_harness.tasks.base import ScoreOptions
+    from leaderboard.worker import work
+
+    options = ScoreOptions(embeddings=not args.no_embeddings)
+    done = work(_sessions(args), _folder(), once=args.once, poll=args.poll, options=options,
+                lease=args.lease)
+    print(f"processed {done} job(s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineErrors(prog="python -m leaderboard",
                             description="COde-Bench leaderboard: store, seeds and views.")
@@ -104,6 +169,35 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--setting", choices=("zero-shot", "few-shot", "fine-tuned"))
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_list)
+    submit = sub.add_parser("submit", help="validate and queue a predictions file")
+    submit.add_argument("file", type=Path)
+    submit.add_argument("--board", default="code-test-600")
+    submit.add_argument("--model-name", required=True)
+    submit.add_argument("--submitter", required=True)
+    submit.add_argument("--base-model")
+    submit.add_argument("--link")
+    submit.add_argument("--setting", choices=("zero-shot", "few-shot", "fine-tuned"))
+    submit.add_argument("--params", type=float, help="parameters, in billions")
+    weights = submit.add_mutually_exclusive_group()
+    weights.add_argument("--open-weights", dest="open_weights", action="store_true",
+                         default=None)
+    weights.add_argument("--closed-weights", dest="open_weights", action="store_false")
+    submit.add_argument("--per-day", type=int, default=5, help="submissions per submitter "
+                        "per 24 hours")
+    submit.add_argument("--json", action="store_true")
+    submit.set_defaults(handler=_submit)
+    status = sub.add_parser("status", help="a submission's state and history")
+    status.add_argument("id", type=int)
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=_status)
+    worker = sub.add_parser("worker", help="score queued submissions")
+    worker.add_argument("--once", action="store_true", help="stop when nothing is pending")
+    worker.add_argument("--poll", type=float, default=2.0, help="seconds between polls")
+    worker.add_argument("--lease", type=float, default=60.0,
+                        help="seconds a claimed job is held without a heartbeat")
+    worker.add_argument("--no-embeddings", action="store_true",
+                        help="skip MiniLM cosine (faster; the metric is then marked skipped)")
+    worker.set_defaults(handler=_worker)
     return parser
 
 

@@ -87,3 +87,15 @@ def ranked(session: Session, board: str, task: str, *, view: str = "all",
 
 def boards(session: Session) -> list[str]:
     return list(session.scalars(sa.select(Board.id).order_by(Board.id)))
+
+
+def submission_status(session: Session, submission_id: int) -> dict[str, Any] | None:
+    """What a submitter may see of their submission: state, history, failure reason."""
+    s = session.get(Submission, submission_id)
+    if s is None:
+        return None
+    return {"id": s.id, "model": s.model_name, "board": s.board_id, "status": s.status,
+            "attempts": s.attempts, "failure_category": s.failure_category,
+            "failure_log": s.failure_log,
+            "events": [{"at": e.at, "status": e.status, "detail": e.detail}
+                       for e in s.events]}

@@ -1,0 +1,57 @@
+"""Where each board's held-out references come from (they stay on the server).
+
+- ``code-test-600``: the published ground truths of the real COde test split, read from
+  the peer runs folder (``$CODEBENCH_PEER_RUNS``); ids are the checkups' 0-based
+  positions among the test rows of ``complete_dataset.csv`` (``00000``..``00599``).
+- ``synthetic-demo``: the test split of the synthetic benchmark in ``$CODEBENCH_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from eval_harness.errors import DataError
+from eval_harness.predictions import ReferenceSet
+from leaderboard.store.schema import Board
+
+BOARDS = ("code-test-600", "synthetic-demo")
+
+
+def references_for(board: str) -> ReferenceSet:
+    from eval_harness.settings import Settings, peer_runs_dir
+
+    if board == "code-test-600":
+        return _published_references(peer_runs_dir())
+    if board == "synthetic-demo":
+        return _synthetic_references(Settings.from_env().data_dir)
+    raise DataError.single("board", f"unknown board {board!r}; boards: {', '.join(BOARDS)}")
+
+
+@lru_cache(maxsize=4)
+def _published_references(peer_dir: Path) -> ReferenceSet:
+    from eval_harness.predictions import read_peer_run
+
+    runs = sorted(peer_dir.glob("*/*/predictions.jsonl"))
+    if not runs:
+        raise DataError.single(str(peer_dir), "this server has no code-test-600 references "
+                               "(the published runs folder is absent)",
+                               fix="set CODEBENCH_PEER_RUNS to the pocket-dentist-code folder")
+    references, _ = read_peer_run(runs[0])
+    return references
+
+
+def _synthetic_references(data_dir: Path) -> ReferenceSet:
+    from eval_harness.api import load_split
+
+    if not Path(data_dir).is_dir():
+        raise DataError.single(str(data_dir), "the synthetic benchmark is not built",
+                               fix="make demo, or set CODEBENCH_DATA_DIR")
+    return load_split(Path(data_dir), "test", "en").references
+
+
+def board_row(board: str, references: ReferenceSet) -> Board:
+    titles = {"code-test-600": "COde test split (600 checkups)",
+              "synthetic-demo": "Synthetic demo benchmark (COde layout, synthetic images)"}
+    return Board(id=board, title=titles[board], n_checkups=len(references.references),
+                 dataset_fingerprint=references.dataset_info().fingerprint)

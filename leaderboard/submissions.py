@@ -1,0 +1,200 @@
+"""Taking a submission: everything is validated before anything is stored.
+
+A predictions file is checked as bytes first (size, line length, UTF-8, byte-order mark,
+NUL bytes), then line by line by the harness's own reader (JSON, fields, types, known
+tasks, duplicates), then against the board (unknown and missing ids, with how many and
+the first few). Metadata is plain text without markup or control characters, and a link
+is http(s). Each rejection names the problem in plain words. Accepted content is written
+content-addressed under the leaderboard folder before its row commits, so an accepted
+submission is never without its file; the same content on the same board points to the
+earlier submission; a submitter may submit ``per_day`` times a day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from eval_harness.errors import DataError, Problem
+from eval_harness.predictions import Prediction, read_predictions
+from leaderboard.store.schema import SETTINGS, Board, Event, Submission, now
+
+FIRST_FEW = 5
+NAME_LIMIT = 200
+_MARKUP = re.compile(r"[<>]|&#|javascript:", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = 50 * 2**20
+    max_line_bytes: int = 256 * 2**10
+    per_day: int = 5
+
+
+@dataclass(frozen=True)
+class Accepted:
+    submission_id: int
+    duplicate: bool  # the same content was already on the board: this is that submission
+
+
+class Rejected(Exception):
+    """A submission refused before anything was stored; str() lists every reason."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _text(meta: dict[str, Any], key: str, required: bool) -> str | None:
+    value = meta.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise Rejected([f"{key}: required"])
+        return None
+    if not isinstance(value, str):
+        raise Rejected([f"{key}: must be text, not {type(value).__name__}"])
+    value = value.strip()
+    if len(value) > NAME_LIMIT:
+        raise Rejected([f"{key}: {len(value)} characters, at most {NAME_LIMIT}"])
+    if _CONTROL.search(value):
+        raise Rejected([f"{key}: contains control or invisible formatting characters"])
+    if _MARKUP.search(value):
+        raise Rejected([f"{key}: contains markup (<, >, &# or javascript:); use plain text"])
+    return value
+
+
+def check_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """The submission's descriptive fields, validated; raises Rejected naming the field."""
+    clean = {"model_name": _text(meta, "model_name", True),
+             "submitter": _text(meta, "submitter", True),
+             "base_model": _text(meta, "base_model", False)}
+    link = meta.get("link")
+    if link not in (None, ""):
+        parsed = urlparse(str(link))
+        if parsed.scheme not in ("http", "https") or not parsed.netloc \
+                or _CONTROL.search(str(link)) or len(str(link)) > 500:
+            raise Rejected([f"link: {str(link)[:80]!r} is not an http(s) address"])
+        clean["link"] = str(link)
+    setting = meta.get("setting")
+    if setting not in (None, *SETTINGS):
+        raise Rejected([f"setting: {setting!r} is not one of {', '.join(SETTINGS)}"])
+    clean["setting"] = setting
+    params = meta.get("params_billion")
+    if params is not None and (isinstance(params, bool) or not isinstance(params, int | float)
+                               or not 0 < params < 10_000):
+        raise Rejected([f"params_billion: {params!r} is not a positive number of billions"])
+    clean["params_billion"] = float(params) if params is not None else None
+    open_weights = meta.get("open_weights")
+    if open_weights is not None and not isinstance(open_weights, bool):
+        raise Rejected(["open_weights: must be true or false"])
+    clean["open_weights"] = open_weights
+    return clean
+
+
+def check_bytes(raw: bytes, name: str, limits: Limits) -> str:
+    """The file as text, or Rejected for what makes it unreadable before any parsing."""
+    if not raw.strip():
+        raise Rejected([f"{name}: the file is empty"])
+    if len(raw) > limits.max_bytes:
+        raise Rejected([f"{name}: {len(raw):,} bytes, over the limit of {limits.max_bytes:,}"])
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise Rejected([f"{name}: starts with a byte-order mark; save it as UTF-8 without BOM"])
+    if b"\x00" in raw:
+        line = raw[:raw.index(b"\x00")].count(b"\n") + 1
+        raise Rejected([f"{name}, line {line}: contains a NUL byte (is this a binary file?)"])
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if len(line) > limits.max_line_bytes:
+            raise Rejected([f"{name}, line {number}: {len(line):,} bytes, over the line limit "
+                            f"of {limits.max_line_bytes:,}"])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise Rejected([f"{name}, line {line}: not UTF-8 text (byte {error.start})"]) from None
+
+
+def _first(ids: set[str]) -> str:
+    few = sorted(ids)[:FIRST_FEW]
+    return ", ".join(few) + (", ..." if len(ids) > FIRST_FEW else "")
+
+
+def check_predictions(raw: bytes, name: str, board_ids: set[str], limits: Limits
+                      ) -> list[Prediction]:
+    """Parsed predictions that cover the board exactly, or Rejected with every reason."""
+    check_bytes(raw, name, limits)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "predictions.jsonl"
+        path.write_bytes(raw)
+        try:
+            predictions = read_predictions(path)
+        except DataError as error:
+            raise Rejected([str(Problem(name, p.message, p.line, p.checkup_id, p.fix))
+                            for p in error.problems]) from None
+    problems = []
+    for task in sorted({p.task for p in predictions}):
+        ids = {p.sample_id for p in predictions if p.task == task}
+        unknown, missing = ids - board_ids, board_ids - ids
+        if unknown:
+            problems.append(f"{name}: {task}: {len(unknown)} id(s) not on this board: "
+                            f"{_first(unknown)}")
+        if missing:
+            problems.append(f"{name}: {task}: {len(missing)} of the board's {len(board_ids)} "
+                            f"id(s) missing: {_first(missing)}")
+    if problems:
+        raise Rejected(problems)
+    return predictions
+
+
+def _rate_limited(session: Session, submitter: str, limits: Limits) -> bool:
+    since = now() - timedelta(days=1)
+    count = session.scalar(sa.select(sa.func.count()).select_from(Submission).where(
+        Submission.submitter == submitter, Submission.created_at >= since,
+        Submission.kind != "seed"))
+    return count >= limits.per_day
+
+
+def submit_predictions(sessions: sessionmaker[Session], board: str, raw: bytes,
+                       meta: dict[str, Any], *, folder: Path, name: str = "predictions",
+                       limits: Limits = Limits()) -> Accepted:
+    """Validate and queue a predictions file; Rejected (nothing stored) when it is bad."""
+    from leaderboard.boards import board_row, references_for
+
+    clean = check_metadata(meta)
+    try:
+        references = references_for(board)
+    except DataError as error:
+        raise Rejected([str(p) for p in error.problems]) from None
+    check_predictions(raw, name, {r.sample_id for r in references.references}, limits)
+    digest = hashlib.sha256(raw).hexdigest()
+    with sessions.begin() as session:
+        if session.get(Board, board) is None:
+            session.add(board_row(board, references))
+        earlier = session.scalar(sa.select(Submission.id).where(
+            Submission.board_id == board, Submission.content_hash == digest))
+        if earlier is not None:
+            return Accepted(earlier, duplicate=True)
+        if _rate_limited(session, clean["submitter"], limits):
+            raise Rejected([f"submitter {clean['submitter']!r} has made {limits.per_day} "
+                            "submissions in the last 24 hours; try again tomorrow"])
+        stored = folder / "submissions" / f"{digest}.jsonl"
+        if not stored.is_file():  # content-addressed: written whole before the row commits
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            partial = stored.with_suffix(".partial")
+            partial.write_bytes(raw)
+            partial.replace(stored)
+        submission = Submission(board_id=board, kind="predictions", content_hash=digest,
+                                payload={"predictions": stored.name}, **clean,
+                                events=[Event(status="pending", detail="accepted")])
+        session.add(submission)
+        session.flush()
+        return Accepted(submission.id, duplicate=False)

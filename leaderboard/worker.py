@@ -1,0 +1,147 @@
+"""`python -m leaderboard worker`: takes jobs from the queue and scores them through the
+harness API, holding a lease renewed by a heartbeat thread.
+
+The scoring runs outside any database transaction; its results are written in one
+transaction that first checks this worker still holds the lease, so a job is stored whole
+or not at all and never twice. A failure is stored with its category and a log excerpt
+for the submitter: validation (bad stored input), out of memory, degraded run (too many
+failed answers), crash (anything else, with its traceback).
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from eval_harness.api import DEFAULT_SCORING
+from eval_harness.errors import DataError
+from eval_harness.tasks.base import ScoreOptions
+from leaderboard import queue
+from leaderboard.ingest import record_scored
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    board: str
+    kind: str
+    payload: dict
+
+
+def worker_name() -> str:
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class _Heartbeat(threading.Thread):
+    """Renews the lease every third of its length until stopped or lost."""
+
+    def __init__(self, sessions: sessionmaker[Session], job_id: int, worker: str,
+                 lease: float) -> None:
+        super().__init__(daemon=True)
+        self.sessions, self.job_id, self.worker, self.lease = sessions, job_id, worker, lease
+        self.stopped, self.lost = threading.Event(), False
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.lease / 3):
+            try:
+                with self.sessions.begin() as session:
+                    queue.heartbeat(session, self.job_id, self.worker,
+                                    timedelta(seconds=self.lease))
+            except queue.LeaseLost:
+                self.lost = True
+                return
+
+
+def _score(job: Job, folder: Path, options: ScoreOptions):
+    from eval_harness import api
+    from leaderboard.boards import references_for
+
+    if job.kind != "predictions":
+        raise DataError.single(f"job {job.id}", f"this worker scores predictions files, not "
+                               f"{job.kind!r} submissions")
+    path = folder / "submissions" / job.payload["predictions"]
+    predictions = api.read_predictions(path)
+    return api.score_predictions(predictions, references_for(job.board), options,
+                                 source=path.name)
+
+
+def _failure(error: BaseException) -> tuple[str, str]:
+    if isinstance(error, DataError):
+        return "validation", str(error)
+    if isinstance(error, MemoryError):
+        return "out of memory", "the scorer ran out of memory"
+    return "crash", "".join(traceback.format_exception(error))
+
+
+def process(sessions: sessionmaker[Session], job: Job, worker: str, folder: Path, *,
+            options: ScoreOptions = DEFAULT_SCORING,
+            lease: float = queue.LEASE.total_seconds()) -> str:
+    """Score one claimed job and store the outcome; returns its final status."""
+    beat = _Heartbeat(sessions, job.id, worker, lease)
+    beat.start()
+    try:
+        scored, failure = _score(job, folder, options), None
+        if scored.degraded:
+            failure = ("degraded run", str(scored.document.failures))
+    except Exception as error:  # stored with its category and traceback, never dropped
+        scored, failure = None, _failure(error)
+    finally:
+        beat.stopped.set()
+        beat.join()
+    with sessions.begin() as session:
+        held = queue.holding(session, job.id, worker)  # LeaseLost: write nothing
+        if failure:
+            queue.fail(session, held, *failure)
+            return "failed"
+        record_scored(session, held, scored, detail=f"scored by {worker}")
+        held.lease_owner = held.lease_until = None
+        return "finished"
+
+
+def work_once(sessions: sessionmaker[Session], folder: Path, worker: str | None = None, *,
+              options: ScoreOptions = DEFAULT_SCORING,
+              lease: float = queue.LEASE.total_seconds()) -> str | None:
+    """Re-queue expired leases, claim one job and process it; None when nothing waits."""
+    worker = worker or worker_name()
+    with sessions.begin() as session:
+        queue.reap(session)
+    with sessions.begin() as session:
+        claimed = queue.claim(session, worker, timedelta(seconds=lease))
+        job = claimed and Job(claimed.id, claimed.board_id, claimed.kind,
+                              dict(claimed.payload))
+    if job is None:
+        return None
+    try:
+        return process(sessions, job, worker, folder, options=options, lease=lease)
+    except queue.LeaseLost:
+        return "lease lost"
+
+
+def work(sessions: sessionmaker[Session], folder: Path, *, once: bool = False,
+         poll: float = 2.0, stop: threading.Event | None = None,
+         options: ScoreOptions = DEFAULT_SCORING,
+         lease: float = queue.LEASE.total_seconds()) -> int:
+    """Process jobs until ``stop`` is set (or, with ``once``, until none is pending);
+    returns how many were processed."""
+    worker, done = worker_name(), 0
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        outcome = work_once(sessions, folder, worker, options=options, lease=lease)
+        if outcome is None:
+            if once:
+                break
+            stop.wait(poll)
+            continue
+        done += 1
+    return done
+
+

@@ -1,0 +1,116 @@
+"""Submissions: every rejection names its problem and stores nothing; accepted content is
+kept, deduplicated per board and rate limited per submitter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from leaderboard.store.database import open_store
+from leaderboard.store.schema import Submission
+from leaderboard.submissions import Limits, Rejected, check_metadata, submit_predictions
+
+META = {"model_name": "tiny-demo", "submitter": "alice", "setting": "fine-tuned",
+        "link": "https://example.org/model", "params_billion": 0.01, "open_weights": True}
+
+
+@pytest.fixture
+def board_env(synth_dir: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The synthetic-demo board on the session's synthetic data; returns its test ids."""
+    from eval_harness.api import load_split
+
+    monkeypatch.setenv("CODEBENCH_DATA_DIR", str(synth_dir))
+    return [c.checkup_id for c in load_split(synth_dir, "test", "en").checkups]
+
+
+def lines(ids: list[str], task: str = "code_cls", text: str = "Pulpitis") -> bytes:
+    return "".join(json.dumps({"id": i, "task": task, "prediction": text}) + "\n"
+                   for i in ids).encode()
+
+
+def _refused(sessions, raw: bytes, tmp_path: Path, meta=META, limits: Limits | None = None
+             ) -> str:
+    with pytest.raises(Rejected) as caught:
+        submit_predictions(sessions, "synthetic-demo", raw, meta, folder=tmp_path,
+                           name="p.jsonl", limits=limits or Limits())
+    with sessions() as session:  # nothing stored, not even the board's first row
+        assert session.scalar(sa.select(sa.func.count()).select_from(Submission)) == 0
+    assert not (tmp_path / "submissions").exists()
+    return str(caught.value)
+
+
+@pytest.fixture
+def sessions(sqlite_url: str):
+    return open_store(sqlite_url)
+
+
+BAD_FILES = {
+    "empty": (lambda ids: b"  \n", "the file is empty"),
+    "not json": (lambda ids: lines(ids[:1]) + b"{oops\n", "line 2: not JSON"),
+    "not an object": (lambda ids: b"[1, 2]\n", "line 1: line is not a JSON object"),
+    "unknown task": (lambda ids: lines(ids, task="code_xray"), "unknown task 'code_xray'"),
+    "wrong type": (lambda ids: b'{"id": "x", "task": "code_cls", "prediction": 7}\n',
+                   "'prediction' must be a string"),
+    "duplicate": (lambda ids: lines(ids) + lines(ids[:1]), "duplicate prediction for code_cls"),
+    "unknown ids": (lambda ids: lines([*ids, "9999-001", "../../etc"]),
+                    "2 id(s) not on this board: ../../etc, 9999-001"),
+    "missing ids": (lambda ids: lines(ids[3:]), "3 of the board's"),
+    "non-utf8": (lambda ids: lines(ids[:1]) + b'{"id": "\xff"}\n', "line 2: not UTF-8"),
+    "bom": (lambda ids: b"\xef\xbb\xbf" + lines(ids), "byte-order mark"),
+    "nul": (lambda ids: lines(ids[:2]) + b"\x00\n", "line 3: contains a NUL byte"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_each_bad_file_is_refused_with_its_reason(case: str, sessions, board_env,
+                                                  tmp_path: Path) -> None:
+    make, expected = BAD_FILES[case]
+    assert expected in _refused(sessions, make(board_env), tmp_path)
+
+
+def test_oversize_file_and_line_are_refused(sessions, board_env, tmp_path: Path) -> None:
+    raw = lines(board_env)
+    assert "over the limit of 100" in _refused(sessions, raw, tmp_path, limits=Limits(
+        max_bytes=100))
+    long = lines(board_env[:1], text="x" * 5000) + lines(board_env[1:])
+    assert "line 1: 5,05" in _refused(sessions, long, tmp_path, limits=Limits(
+        max_line_bytes=4096))
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("model_name", "<script>alert(1)</script>", "contains markup"),
+    ("model_name", "model\u202eevil", "control or invisible"),
+    ("submitter", "", "submitter: required"),
+    ("link", "javascript:alert(1)", "is not an http(s) address"),
+    ("link", "ftp://example.org/x", "is not an http(s) address"),
+    ("setting", "vibes", "is not one of"),
+    ("params_billion", -3, "not a positive number"),
+    ("open_weights", "yes", "must be true or false"),
+])
+def test_bad_metadata_names_the_field(field: str, value, expected: str) -> None:
+    with pytest.raises(Rejected) as caught:
+        check_metadata({**META, field: value})
+    assert expected in str(caught.value) and field in str(caught.value)
+
+
+def test_accepted_file_is_kept_deduplicated_and_rate_limited(sessions, board_env,
+                                                             tmp_path: Path) -> None:
+    raw = lines(board_env)
+    first = submit_predictions(sessions, "synthetic-demo", raw, META, folder=tmp_path)
+    again = submit_predictions(sessions, "synthetic-demo", raw, META, folder=tmp_path)
+    assert (again.submission_id, again.duplicate) == (first.submission_id, True)
+    stored = list((tmp_path / "submissions").glob("*.jsonl"))
+    assert [p.read_bytes() for p in stored] == [raw]
+    limits = Limits(per_day=2)
+    submit_predictions(sessions, "synthetic-demo", lines(board_env, text="Gingivitis"), META,
+                       folder=tmp_path, limits=limits)
+    with pytest.raises(Rejected, match="2 submissions in the last 24 hours"):
+        submit_predictions(sessions, "synthetic-demo", lines(board_env, text="Tooth Loss"),
+                           META, folder=tmp_path, limits=limits)
+    with sessions() as session:
+        rows = session.scalars(sa.select(Submission)).all()
+        assert [(s.status, [e.status for e in s.events]) for s in rows] == [
+            ("pending", ["pending"])] * 2
