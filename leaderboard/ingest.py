@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from eval_harness.api import Scored
 from eval_harness.errors import DataError
+from leaderboard import standings
 from leaderboard.store.schema import (
     ClassResult,
     Comparison,
@@ -113,6 +114,9 @@ def record_scored(session: Session, submission: Submission, scored: Scored, *,
     submission.status = "finished"
     submission.updated_at = now()
     submission.events.append(Event(status="finished", detail=detail))
+    session.add_all(standings.standing_rows(submission.board_id, submission.id, document))
+    session.flush()
     if compare:
-        session.flush()
         compare_with_board(session, submission, scored)
+        for task in document.tasks:
+            standings.refresh(session, submission.board_id, task)

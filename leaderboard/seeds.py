@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from eval_harness.api import Scored
 from eval_harness.results import ResultsDocument
+from leaderboard import standings
 from leaderboard.ingest import record_scored, stored_sample
 from leaderboard.store.schema import Board, Comparison, Event, SampleRecord, Submission
 
@@ -142,6 +143,9 @@ def load_seed(session: Session, path: Path = SEED_FILE) -> int:
                                share_a_better=c["share_a_better"],
                                share_b_better=c["share_b_better"],
                                n_resamples=c["n_resamples"]) for c in seed["comparisons"])
+    session.flush()
+    for task in {c["task"] for c in seed["comparisons"]}:
+        standings.refresh(session, BOARD, task)
     return len(ids)
 
 

@@ -186,3 +186,24 @@ class Comparison(Base):
     share_a_better: Mapped[float] = mapped_column(Float)
     share_b_better: Mapped[float] = mapped_column(Float)
     n_resamples: Mapped[int] = mapped_column(Integer)
+
+
+class Standing(Base):
+    """A finished row's place on its board for one task, kept current when any row lands
+    (so the ranked view is one indexed read): the primary metric with its CI, the rank
+    upper bound, and the table's other columns."""
+
+    __tablename__ = "standings"
+    __table_args__ = (UniqueConstraint("submission_id", "task", name="uq_standings_row"),
+                      Index("ix_standings_board_task_value", "board_id", "task", "value"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    board_id: Mapped[str] = mapped_column(ForeignKey("boards.id"))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    task: Mapped[str] = mapped_column(String(32))
+    metric: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float)
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    rank_upper_bound: Mapped[int] = mapped_column(Integer)
+    columns: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

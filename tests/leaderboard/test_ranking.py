@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from leaderboard.standings import one_sided_p, rank_upper_bounds
 from leaderboard.store.schema import Comparison
-from leaderboard.views import one_sided_p, rank_upper_bounds
 
 
 def _cmp(a: int, b: int, a_better: float, b_better: float, n: int = 999) -> Comparison:
