@@ -90,6 +90,11 @@ def compare_runs(a: tuple[ResultsDocument, list[dict]], b: tuple[ResultsDocument
                                                resamples, seed)
         rows.extend(task_rows)
         rows.extend(_skipped_rows(task, doc_a, doc_b, {r.metric for r in task_rows}))
+    return holm_rows(rows)
+
+
+def holm_rows(rows: list[Row]) -> list[Row]:
+    """Fill each row's Holm-adjusted p-value, over every row that has a bootstrap p."""
     adjusted = holm({f"{r.task}/{r.metric}": r.p_bootstrap for r in rows
                      if r.p_bootstrap is not None})
     for r in rows:

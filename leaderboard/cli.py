@@ -8,6 +8,8 @@
 - ``submit FILE``: validate and queue a predictions file (exit 1 with every reason when
   it is refused; nothing is stored then).
 - ``status ID``: a submission's state, its history and, when it failed, why.
+- ``show ID``: a row's provenance, reproduce command and per-class F1 with CIs.
+- ``export``: a board's ranked rows as CSV (formula cells neutralised) or JSON.
 - ``worker [--once]``: score queued submissions through the harness.
 """
 
@@ -133,6 +135,45 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show(args: argparse.Namespace) -> int:
+    from leaderboard.views import per_class, submission_detail
+
+    with _sessions(args)() as session:
+        detail = submission_detail(session, args.id)
+        if detail is None:
+            raise UsageError(f"no submission {args.id}")
+        if "code_cls" in detail["tasks"]:
+            detail["per_class"] = per_class(session, args.id)
+    if args.json:
+        print(json.dumps(detail, indent=1, default=str))
+        return 0
+    for key, value in detail.items():
+        if key != "per_class":
+            print(f"{key:>16}: {value}")
+    for row in detail.get("per_class", []):
+        print(f"{row['class']:>24}  F1 {_fmt(row['f1'])} [{_fmt(row['f1_ci_low'])}, "
+              f"{_fmt(row['f1_ci_high'])}]  support {row['support']}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from leaderboard.views import ranked, to_csv
+
+    with _sessions(args)() as session:
+        try:
+            rows = ranked(session, args.board, args.task)
+        except LookupError as error:
+            raise UsageError(str(error.args[0])) from None
+    text = (json.dumps(rows, indent=1, default=str) + "\n" if args.format == "json"
+            else to_csv(rows))
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {len(rows)} rows to {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _worker(args: argparse.Namespace) -> int:
     from eval_harness.tasks.base import ScoreOptions
     from leaderboard.worker import work
@@ -190,6 +231,16 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("id", type=int)
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=_status)
+    show = sub.add_parser("show", help="a row's provenance, reproduce command, per-class")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_show)
+    export = sub.add_parser("export", help="a board's ranked rows as CSV or JSON")
+    export.add_argument("--board", default="code-test-600")
+    export.add_argument("--task", default="code_cls")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--output", type=Path)
+    export.set_defaults(handler=_export)
     worker = sub.add_parser("worker", help="score queued submissions")
     worker.add_argument("--once", action="store_true", help="stop when nothing is pending")
     worker.add_argument("--poll", type=float, default=2.0, help="seconds between polls")

@@ -58,3 +58,107 @@ def submission_status(session: Session, submission_id: int) -> dict[str, Any] | 
             "failure_log": s.failure_log,
             "events": [{"at": e.at, "status": e.status, "detail": e.detail}
                        for e in s.events]}
+
+
+# Per-sample fields that would reveal a held-out reference (its class, its findings).
+_HIDDEN = ("reference", "reference_class", "target_sha256")
+
+
+def own_samples(session: Session, submission_id: int, task: str) -> list[dict[str, Any]]:
+    """A submitter's per-sample view of their run: their answer's extraction, whether it
+    was right, per-sample metric values and their findings that matched or not. The
+    references (class, report, the findings they missed) stay on the server."""
+    from leaderboard.ingest import samples_of
+
+    out = []
+    for sample in samples_of(session, submission_id, task):
+        shown = {k: v for k, v in sample.items() if k not in _HIDDEN}
+        if "diagnosis" in shown:
+            shown["diagnosis"] = {
+                "source": sample["diagnosis"].get("source"),
+                **{kind: {k: v for k, v in sample["diagnosis"][kind].items() if k != "fn"}
+                   for kind in ("findings", "codes") if kind in sample["diagnosis"]}}
+        out.append(shown)
+    return out
+
+
+def per_class(session: Session, submission_id: int, task: str = "code_cls"
+              ) -> list[dict[str, Any]]:
+    """Per-class precision, recall and F1 with a bootstrap CI on F1 (chart whiskers)."""
+    from eval_harness.labels.classes import CLASSES
+    from eval_harness.metrics.stats import ConfusionData, per_class_f1_intervals
+    from leaderboard.ingest import samples_of
+    from leaderboard.store.schema import ClassResult
+
+    stored = {c.class_name: c for c in session.scalars(sa.select(ClassResult).where(
+        ClassResult.submission_id == submission_id, ClassResult.task == task))}
+    samples = samples_of(session, submission_id, task)
+    intervals = {}
+    if samples and all("reference" in s for s in samples):
+        data = ConfusionData.from_labels([s["reference"] for s in samples],
+                                         [s.get("extracted") for s in samples])
+        intervals = dict(zip(CLASSES, per_class_f1_intervals(data), strict=True))
+    return [{"class": name, "precision": c.precision, "recall": c.recall, "f1": c.f1,
+             "f1_ci_low": intervals.get(name, (None, None, None))[1],
+             "f1_ci_high": intervals.get(name, (None, None, None))[2], "support": c.support}
+            for name in CLASSES if (c := stored.get(name)) is not None]
+
+
+def compare(session: Session, a: int, b: int, task: str, *, resamples: int = 1000
+            ) -> list[dict[str, Any]]:
+    """The harness's paired-test table for two finished rows on the same checkups."""
+    from eval_harness.compare import holm_rows
+    from eval_harness.tasks import get_task
+    from leaderboard.ingest import samples_of
+
+    runs = [samples_of(session, i, task) for i in (a, b)]
+    if not runs[0] or [s["id"] for s in runs[0]] != [s["id"] for s in runs[1]]:
+        raise LookupError(f"rows {a} and {b} have no {task} results on the same checkups")
+    rows = holm_rows(get_task(task).paired_rows(runs[0], runs[1], resamples, 0))
+    return [row.to_dict() for row in rows]
+
+
+def submission_detail(session: Session, submission_id: int) -> dict[str, Any] | None:
+    """Provenance and the command that reproduces the row, for the detail view."""
+    s = session.get(Submission, submission_id)
+    if s is None:
+        return None
+    tasks = sorted(session.scalars(sa.select(Standing.task).where(
+        Standing.submission_id == submission_id)))
+    return {"id": s.id, "model": s.model_name, "board": s.board_id, "status": s.status,
+            "setting": s.setting, "base_model": s.base_model,
+            "params_billion": s.params_billion, "open_weights": s.open_weights,
+            "link": s.link, "submitter": s.submitter, "harness_version": s.harness_version,
+            "label_map": s.label_map, "prompt_hash": s.prompt_hash,
+            "provenance": s.provenance, "tasks": tasks, "reproduce": reproduce_command(s)}
+
+
+def reproduce_command(s: Submission) -> str:
+    folder = (s.provenance or {}).get("folder")
+    if s.kind == "seed" and folder:
+        return (f"python -m eval_harness score --peer-run "
+                f"../shared/data/peer-runs/pocket-dentist-code/{folder.rsplit('/', 2)[-2]}/"
+                f"{folder.rsplit('/', 1)[-1]}")
+    if s.kind == "predictions":
+        return (f"python -m eval_harness score --predictions {s.payload.get('predictions')} "
+                f"--data <the board's data>")
+    return "python -m eval_harness run ... (see the submission's model spec)"
+
+
+# CSV cells that a spreadsheet would run as a formula start with one of these.
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """Rows as CSV, with text cells that look like formulas neutralised by a leading '."""
+    import csv
+    import io
+
+    columns = list(dict.fromkeys(k for row in rows for k in row if k != "provenance"))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("'" + v if isinstance(v, str) and v.startswith(_FORMULA) else v)
+                         for k, v in row.items() if k in columns})
+    return out.getvalue()

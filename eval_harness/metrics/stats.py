@@ -430,3 +430,16 @@ def holm(pvalues: Mapping[str, float]) -> dict[str, float]:
         running = max(running, min(1.0, (m - rank) * p))
         adjusted[name] = running
     return {name: adjusted[name] for name in pvalues}
+
+
+def per_class_f1_intervals(data: ConfusionData, n_resamples: int = DEFAULT_RESAMPLES,
+                           seed: int = 0, level: float = 0.95
+                           ) -> list[tuple[float, float, float]]:
+    """(F1, CI low, CI high) of every class of ``data.labels``: the per-class F1 with a
+    percentile bootstrap interval over samples (the whiskers of a per-class chart)."""
+    point = _prf(data, np.ones((1, data.n)))[2][0]
+    resampled = np.concatenate([_prf(data, w)[2]
+                                for w in resample_weights(data.n, n_resamples, seed)])
+    alpha = 1.0 - level
+    low, high = np.quantile(resampled, [alpha / 2, 1 - alpha / 2], axis=0)
+    return [(float(f), float(lo), float(hi)) for f, lo, hi in zip(point, low, high, strict=True)]

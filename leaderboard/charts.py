@@ -1,0 +1,52 @@
+"""Plotly figures of the views (the app puts them in ``gr.Plot``): per-class F1 with CI
+whiskers, a classification metric against a report metric, and score against size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def per_class_bars(rows: list[dict[str, Any]], title: str = "Per-class F1 (95% CI)"):
+    import plotly.graph_objects as go
+
+    f1 = [r["f1"] for r in rows]
+    has_ci = all(r.get("f1_ci_low") is not None for r in rows)
+    error = (dict(type="data", symmetric=False,
+                  array=[r["f1_ci_high"] - r["f1"] for r in rows],
+                  arrayminus=[r["f1"] - r["f1_ci_low"] for r in rows]) if has_ci else None)
+    figure = go.Figure(go.Bar(x=[r["class"] for r in rows], y=f1, error_y=error))
+    figure.update_layout(title=title, yaxis={"range": [0, 1], "title": "F1"})
+    return figure
+
+
+def scatter(cls_rows: list[dict[str, Any]], report_rows: list[dict[str, Any]],
+            report_metric: str = "bleu_sentence_mean"):
+    """Each model's classification primary metric against a report metric."""
+    import plotly.graph_objects as go
+
+    report = {r["id"]: r for r in report_rows}
+    pairs = [(r, report[r["id"]]) for r in cls_rows if r["id"] in report]
+    value = (lambda r: r["value"]) if report_metric == report_rows[0]["metric"] \
+        else (lambda r: r.get(report_metric))
+    figure = go.Figure(go.Scatter(x=[c["value"] for c, _ in pairs],
+                                  y=[value(r) for _, r in pairs], mode="markers",
+                                  text=[c["model"] for c, _ in pairs]))
+    figure.update_layout(xaxis_title=cls_rows[0]["metric"] if cls_rows else "",
+                         yaxis_title=report_metric)
+    return figure
+
+
+def by_size(rows: list[dict[str, Any]]):
+    """Primary metric against parameter count (rows without a known size are left out)."""
+    import plotly.graph_objects as go
+
+    sized = [r for r in rows if r.get("params_billion")]
+    figure = go.Figure(go.Scatter(
+        x=[r["params_billion"] for r in sized], y=[r["value"] for r in sized],
+        mode="markers", text=[r["model"] for r in sized],
+        error_y=dict(type="data", symmetric=False,
+                     array=[r["ci_high"] - r["value"] for r in sized],
+                     arrayminus=[r["value"] - r["ci_low"] for r in sized])))
+    figure.update_layout(xaxis={"type": "log", "title": "parameters (billions)"},
+                         yaxis_title=rows[0]["metric"] if rows else "")
+    return figure
