@@ -69,9 +69,8 @@ def test_filters_and_detail(seeded) -> None:
                                                           "gemini-2.5-flash"}
     assert small and all(r["params_billion"] <= 2.5 for r in small)
     assert detail["reproduce"].endswith("baseline/gemini-2.5-flash")
-    with pytest.raises(LookupError, match="no board 'nope'"):
-        with sessions() as session:
-            ranked(session, "nope", "code_cls")
+    with pytest.raises(LookupError, match="no board 'nope'"), sessions() as session:
+        ranked(session, "nope", "code_cls")
 
 
 def test_csv_neutralises_formula_cells() -> None:
