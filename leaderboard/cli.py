@@ -5,8 +5,8 @@
 - ``seed``: score the published runs into the committed seed file (needs ../shared), then
   load it; without ``--peer-dir`` contents it only loads the committed file.
 - ``list``: a board's ranked rows for a task (``--json`` for a list of row objects).
-- ``submit FILE``: validate and queue a predictions file (exit 1 with every reason when
-  it is refused; nothing is stored then).
+- ``submit FILE`` or ``submit --model-spec JSON``: validate and queue a predictions file
+  or a model (exit 1 with every reason when it is refused; nothing is stored then).
 - ``status ID``: a submission's state, its history and, when it failed, why.
 - ``show ID``: a row's provenance, reproduce command and per-class F1 with CIs.
 - ``export``: a board's ranked rows as CSV (formula cells neutralised) or JSON.
@@ -92,17 +92,27 @@ def _folder():
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from leaderboard.submissions import Limits, Rejected, submit_predictions
+    from leaderboard.submissions import Limits, Rejected, submit_model, submit_predictions
 
-    if not args.file.is_file():
+    if (args.file is None) == (args.model_spec is None):
+        raise UsageError("give a predictions FILE or --model-spec JSON, not both")
+    if args.file is not None and not args.file.is_file():
         raise UsageError(f"{args.file}: no such file")
     meta = {"model_name": args.model_name, "submitter": args.submitter,
             "base_model": args.base_model, "link": args.link, "setting": args.setting,
             "params_billion": args.params, "open_weights": args.open_weights}
+    limits = Limits(per_day=args.per_day)
     try:
-        accepted = submit_predictions(_sessions(args), args.board, args.file.read_bytes(),
-                                      meta, folder=_folder(), name=args.file.name,
-                                      limits=Limits(per_day=args.per_day))
+        if args.model_spec is not None:
+            try:
+                spec = json.loads(args.model_spec)
+            except json.JSONDecodeError as error:
+                raise UsageError(f"--model-spec is not JSON ({error.msg})") from None
+            accepted = submit_model(_sessions(args), args.board, spec, meta, limits=limits)
+        else:
+            accepted = submit_predictions(_sessions(args), args.board, args.file.read_bytes(),
+                                          meta, folder=_folder(), name=args.file.name,
+                                          limits=limits)
     except Rejected as rejected:
         for problem in rejected.problems:
             print(f"refused: {problem}", file=sys.stderr)
@@ -210,8 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--setting", choices=("zero-shot", "few-shot", "fine-tuned"))
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_list)
-    submit = sub.add_parser("submit", help="validate and queue a predictions file")
-    submit.add_argument("file", type=Path)
+    submit = sub.add_parser("submit", help="validate and queue a predictions file or a model")
+    submit.add_argument("file", type=Path, nargs="?", help="a predictions JSONL")
+    submit.add_argument("--model-spec", help='a model to run, e.g. \'{"backend": "hf", '
+                        '"model_args": {"checkpoint": "tiny-demo"}}\'')
     submit.add_argument("--board", default="code-test-600")
     submit.add_argument("--model-name", required=True)
     submit.add_argument("--submitter", required=True)

@@ -163,19 +163,12 @@ def _rate_limited(session: Session, submitter: str, limits: Limits) -> bool:
     return count >= limits.per_day
 
 
-def submit_predictions(sessions: sessionmaker[Session], board: str, raw: bytes,
-                       meta: dict[str, Any], *, folder: Path, name: str = "predictions",
-                       limits: Limits = Limits()) -> Accepted:
-    """Validate and queue a predictions file; Rejected (nothing stored) when it is bad."""
-    from leaderboard.boards import board_row, references_for
+def _store(sessions: sessionmaker[Session], board: str, references, digest: str,
+           clean: dict[str, Any], limits: Limits, kind: str, payload: dict[str, Any],
+           write: Any = None) -> Accepted:
+    """One transaction: dedup, rate limit, then the row (``write`` runs before it)."""
+    from leaderboard.boards import board_row
 
-    clean = check_metadata(meta)
-    try:
-        references = references_for(board)
-    except DataError as error:
-        raise Rejected([str(p) for p in error.problems]) from None
-    check_predictions(raw, name, {r.sample_id for r in references.references}, limits)
-    digest = hashlib.sha256(raw).hexdigest()
     with sessions.begin() as session:
         if session.get(Board, board) is None:
             session.add(board_row(board, references))
@@ -186,15 +179,57 @@ def submit_predictions(sessions: sessionmaker[Session], board: str, raw: bytes,
         if _rate_limited(session, clean["submitter"], limits):
             raise Rejected([f"submitter {clean['submitter']!r} has made {limits.per_day} "
                             "submissions in the last 24 hours; try again tomorrow"])
-        stored = folder / "submissions" / f"{digest}.jsonl"
-        if not stored.is_file():  # content-addressed: written whole before the row commits
-            stored.parent.mkdir(parents=True, exist_ok=True)
-            partial = stored.with_suffix(".partial")
-            partial.write_bytes(raw)
-            partial.replace(stored)
-        submission = Submission(board_id=board, kind="predictions", content_hash=digest,
-                                payload={"predictions": stored.name}, **clean,
+        if write:
+            write()
+        submission = Submission(board_id=board, kind=kind, content_hash=digest,
+                                payload=payload, **clean,
                                 events=[Event(status="pending", detail="accepted")])
         session.add(submission)
         session.flush()
         return Accepted(submission.id, duplicate=False)
+
+
+def submit_model(sessions: sessionmaker[Session], board: str, spec: Any,
+                 meta: dict[str, Any], *, limits: Limits = Limits()) -> Accepted:
+    """Validate and queue a model spec (see ``leaderboard.models``)."""
+    import json
+
+    from leaderboard.boards import references_for
+    from leaderboard.models import SpecError, check_spec
+
+    clean = check_metadata(meta)
+    try:
+        checked = check_spec(spec, board)
+        references = references_for(board)
+    except SpecError as error:
+        raise Rejected([f"model: {error}"]) from None
+    except DataError as error:
+        raise Rejected([str(p) for p in error.problems]) from None
+    digest = hashlib.sha256(json.dumps(checked, sort_keys=True).encode()).hexdigest()
+    return _store(sessions, board, references, digest, clean, limits, "model", checked)
+
+
+def submit_predictions(sessions: sessionmaker[Session], board: str, raw: bytes,
+                       meta: dict[str, Any], *, folder: Path, name: str = "predictions",
+                       limits: Limits = Limits()) -> Accepted:
+    """Validate and queue a predictions file; Rejected (nothing stored) when it is bad."""
+    from leaderboard.boards import references_for
+
+    clean = check_metadata(meta)
+    try:
+        references = references_for(board)
+    except DataError as error:
+        raise Rejected([str(p) for p in error.problems]) from None
+    check_predictions(raw, name, {r.sample_id for r in references.references}, limits)
+    digest = hashlib.sha256(raw).hexdigest()
+    stored = folder / "submissions" / f"{digest}.jsonl"
+
+    def write() -> None:  # content-addressed: written whole before the row commits
+        if not stored.is_file():
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            partial = stored.with_suffix(".partial")
+            partial.write_bytes(raw)
+            partial.replace(stored)
+
+    return _store(sessions, board, references, digest, clean, limits, "predictions",
+                  {"predictions": stored.name}, write)

@@ -65,20 +65,25 @@ def _score(job: Job, folder: Path, options: ScoreOptions):
     from eval_harness import api
     from leaderboard.boards import references_for
 
+    if job.kind == "model":
+        from leaderboard.models import evaluate
+
+        return evaluate(job.payload, job.board, options)
     if job.kind != "predictions":
-        raise DataError.single(f"job {job.id}", f"this worker scores predictions files, not "
-                               f"{job.kind!r} submissions")
+        raise DataError.single(f"job {job.id}", f"this worker does not run {job.kind!r} jobs")
     path = folder / "submissions" / job.payload["predictions"]
     predictions = api.read_predictions(path)
     return api.score_predictions(predictions, references_for(job.board), options,
                                  source=path.name)
 
 
-def _failure(error: BaseException) -> tuple[str, str]:
-    if isinstance(error, DataError):
-        return "validation", str(error)
-    if isinstance(error, MemoryError):
-        return "out of memory", "the scorer ran out of memory"
+def _failure(job: Job, error: BaseException) -> tuple[str, str]:
+    from eval_harness.errors import UsageError
+
+    if isinstance(error, DataError | UsageError):
+        return ("model load" if job.kind == "model" else "validation"), str(error)
+    if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
+        return "out of memory", f"{type(error).__name__}: {error}"
     return "crash", "".join(traceback.format_exception(error))
 
 
@@ -93,7 +98,7 @@ def process(sessions: sessionmaker[Session], job: Job, worker: str, folder: Path
         if scored.degraded:
             failure = ("degraded run", str(scored.document.failures))
     except Exception as error:  # stored with its category and traceback, never dropped
-        scored, failure = None, _failure(error)
+        scored, failure = None, _failure(job, error)
     finally:
         beat.stopped.set()
         beat.join()
