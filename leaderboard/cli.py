@@ -10,6 +10,7 @@
 - ``status ID``: a submission's state, its history and, when it failed, why.
 - ``show ID``: a row's provenance, reproduce command and per-class F1 with CIs.
 - ``export``: a board's ranked rows as CSV (formula cells neutralised) or JSON.
+- ``rescore``: recompute a board's rows from what was stored, with this scorer.
 - ``worker [--once]``: score queued submissions through the harness.
 """
 
@@ -184,6 +185,18 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rescore(args: argparse.Namespace) -> int:
+    from eval_harness.settings import peer_runs_dir
+    from eval_harness.tasks.base import ScoreOptions
+    from leaderboard.rescore import rescore
+
+    counts = rescore(_sessions(args), args.board, _folder(), peer_runs_dir(),
+                     ScoreOptions(embeddings=not args.no_embeddings))
+    print(f"{args.board}: {counts['rescored']} row(s) rescored, {counts['kept']} kept "
+          "(marked with the version that scored them)")
+    return 0
+
+
 def _worker(args: argparse.Namespace) -> int:
     from eval_harness.tasks.base import ScoreOptions
     from leaderboard.worker import work
@@ -253,6 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--output", type=Path)
     export.set_defaults(handler=_export)
+    again = sub.add_parser("rescore", help="recompute a board's rows with this scorer")
+    again.add_argument("--board", default="code-test-600")
+    again.add_argument("--no-embeddings", action="store_true")
+    again.set_defaults(handler=_rescore)
     worker = sub.add_parser("worker", help="score queued submissions")
     worker.add_argument("--once", action="store_true", help="stop when nothing is pending")
     worker.add_argument("--poll", type=float, default=2.0, help="seconds between polls")

@@ -184,3 +184,28 @@ def test_a_worker_killed_mid_job_leaves_nothing_and_the_job_finishes_later(
     assert (status, events) == ("finished", ["pending", "running", "pending", "running",
                                              "finished"])
     assert _count(sessions, SampleRecord, accepted.submission_id) == len(board)
+
+
+def test_rescore_recomputes_rows_from_stored_predictions(sqlite_url: str, board: list[str],
+                                                         tmp_path: Path) -> None:
+    from leaderboard.rescore import rescore
+    from leaderboard.store.schema import Standing
+
+    sessions = open_store(sqlite_url)
+    first = submit_predictions(sessions, "synthetic-demo", lines(board), META, folder=tmp_path)
+    submit_predictions(sessions, "synthetic-demo", lines(board, text="Gingivitis"),
+                       {**META, "model_name": "other"}, folder=tmp_path)
+    work(sessions, tmp_path, once=True, options=FAST)
+    with sessions.begin() as session:  # as if scored by an older harness, differently
+        session.get(Submission, first.submission_id).harness_version = "0.0.1"
+        session.execute(sa.update(Standing).values(value=0.99))
+    counts = rescore(sessions, "synthetic-demo", tmp_path, tmp_path / "no-peer-runs", FAST)
+    assert counts == {"rescored": 2, "kept": 0}
+    with sessions() as session:
+        again = session.get(Submission, first.submission_id)
+        assert again.harness_version != "0.0.1"
+        assert [e.status for e in again.events][-1] == "finished"
+        assert "rescored" in again.events[-1].detail
+        assert 0.99 not in session.scalars(sa.select(Standing.value)).all()
+    assert _count(sessions, Comparison) == 1  # rebuilt, not doubled
+    assert _count(sessions, SampleRecord, first.submission_id) == len(board)
