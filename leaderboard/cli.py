@@ -57,8 +57,16 @@ def _seed(args: argparse.Namespace) -> int:
                              embeddings=args.embeddings)
         print(f"scored {summary['runs']} published runs, {summary['comparisons']} paired "
               f"comparisons -> {summary['path']}")
-    _sessions(args)
+    sessions = _sessions(args)
     print("board code-test-600 seeded")
+    if args.synthetic:
+        from eval_harness.settings import Settings
+        from eval_harness.tasks.base import ScoreOptions
+        from leaderboard.seeds import seed_synthetic
+
+        added = seed_synthetic(sessions, Settings.from_env().data_dir,
+                               ScoreOptions(embeddings=args.embeddings))
+        print(f"board synthetic-demo: {added} row(s) added (baselines and tiny-demo)")
     return 0
 
 
@@ -223,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--build", action="store_true",
                       help="rescore the published runs into the committed seed file first")
     seed.add_argument("--peer-dir", type=Path, default=None)
+    seed.add_argument("--synthetic", action="store_true",
+                      help="also score the baselines and tiny-demo into synthetic-demo "
+                           "(on $CODEBENCH_DATA_DIR, generated when absent)")
     seed.add_argument("--workers", type=int, default=2)
     seed.add_argument("--embeddings", action="store_true",
                       help="also MiniLM cosine (slow the first time)")

@@ -93,3 +93,24 @@ def test_seeded_figures_equal_a_fresh_scoring(folder: str) -> None:
 
 def test_seed_file_is_committed() -> None:
     assert SEED_FILE.is_file() and SEED_FILE.stat().st_size < 8 * 2**20
+
+
+def test_synthetic_board_holds_the_baselines_and_the_trained_tiny_demo(sqlite_url: str,
+                                                                       tmp_path: Path) -> None:
+    from eval_harness.tasks.base import ScoreOptions
+    from leaderboard.seeds import seed_synthetic
+    from leaderboard.views import ranked
+
+    sessions = open_store(sqlite_url)
+    data = tmp_path / "demo-data"
+    options = ScoreOptions(embeddings=False, resamples=100)
+    assert seed_synthetic(sessions, data, options) == 3
+    assert seed_synthetic(sessions, data, options) == 0  # once per data fingerprint
+    with sessions() as session:
+        rows = ranked(session, "synthetic-demo", "code_cls")
+    by_name = {r["model"].split(" ")[0]: r for r in rows}
+    assert set(by_name) == {"majority", "random", "tiny-demo"}
+    # The trained checkpoint beats both baselines, and the board says so with its bounds.
+    assert by_name["tiny-demo"]["value"] > by_name["random"]["value"] + 0.2
+    assert by_name["tiny-demo"]["rank_upper_bound"] == 1
+    assert by_name["majority"]["rank_upper_bound"] >= 2
