@@ -23,6 +23,7 @@ CHECKPOINT = "CODEBENCH_CHECKPOINT"
 PEER_RUNS = "CODEBENCH_PEER_RUNS"
 CHECKPOINTS = "CODEBENCH_CHECKPOINTS"
 LEADERBOARD_DIR = "CODEBENCH_LEADERBOARD_DIR"
+CODE_DIR = "CODEBENCH_CODE_DIR"
 
 #: name -> (default shown to people, what it does); the README table mirrors this.
 VARIABLES: dict[str, tuple[str, str]] = {
@@ -31,6 +32,8 @@ VARIABLES: dict[str, tuple[str, str]] = {
     DATA_DIR: ("build/demo/data", "dataset folder the Gradio app shows"),
     DB_URL: ("unset (SQLite in the leaderboard folder)",
              "leaderboard database URL, e.g. postgresql+psycopg://host/db"),
+    CODE_DIR: ("unset", "the real COde folder: lets code-test-600 take submissions keyed by "
+                        "checkup id (else position ids 00000-00599 only)"),
     LEADERBOARD_DIR: ("build/leaderboard",
                       "leaderboard folder: its SQLite database when no database URL is set"),
     OPENAI_BASE_URL: ("unset (api.openai.com)",
@@ -71,6 +74,7 @@ class Settings:
     peer_runs: Path | None = None
     checkpoints: Path | None = None
     leaderboard_dir: Path = DEFAULT_LEADERBOARD_DIR
+    code_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +88,7 @@ class Settings:
             peer_runs=_path(env, PEER_RUNS),
             checkpoints=_path(env, CHECKPOINTS),
             leaderboard_dir=_path(env, LEADERBOARD_DIR) or DEFAULT_LEADERBOARD_DIR,
+            code_dir=_path(env, CODE_DIR),
         )
 
 

@@ -55,3 +55,28 @@ def board_row(board: str, references: ReferenceSet) -> Board:
               "synthetic-demo": "Synthetic demo benchmark (COde layout, synthetic images)"}
     return Board(id=board, title=titles[board], n_checkups=len(references.references),
                  dataset_fingerprint=references.dataset_info().fingerprint)
+
+
+def position_ids(board: str) -> dict[str, str] | None:
+    """checkup id -> position id for ``code-test-600`` when this server has the COde
+    folder (``$CODEBENCH_CODE_DIR``), verified: every published reference (class and
+    report) must equal the folder's checkup at that position. None without the folder."""
+    from eval_harness.settings import Settings, peer_runs_dir
+
+    code_dir = Settings.from_env().code_dir
+    if board != "code-test-600" or code_dir is None:
+        return None
+    return _verified_positions(code_dir, peer_runs_dir())
+
+
+@lru_cache(maxsize=2)
+def _verified_positions(code_dir: Path, peer_dir: Path) -> dict[str, str]:
+    from eval_harness.data.load import load_checkups
+    from eval_harness.predictions import peer_run_on_checkups
+
+    references = _published_references(peer_dir)
+    checkups = load_checkups(code_dir)
+    # Raises a DataError naming the first positions whose references differ.
+    peer_run_on_checkups(references, [], checkups, name="COde", source=str(code_dir))
+    test = [c for c in checkups if c.split == "test"]
+    return {c.checkup_id: f"{i:05d}" for i, c in enumerate(test)}

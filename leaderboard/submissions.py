@@ -4,10 +4,11 @@ A predictions file is checked as bytes first (size, line length, UTF-8, byte-ord
 NUL bytes), then line by line by the harness's own reader (JSON, fields, types, known
 tasks, duplicates), then against the board (unknown and missing ids, with how many and
 the first few). Metadata is plain text without markup or control characters, and a link
-is http(s). Each rejection names the problem in plain words. Accepted content is written
-content-addressed under the leaderboard folder before its row commits, so an accepted
-submission is never without its file; the same content on the same board points to the
-earlier submission; a submitter may submit ``per_day`` times a day.
+is http(s). Each rejection names the problem in plain words. An accepted file is written
+under the leaderboard folder, named by the hash of what it predicts, before its row
+commits, so an accepted submission is never without its file; the same predictions on
+the same board point to the earlier submission; a submitter may submit ``per_day`` times
+a day.
 """
 
 from __future__ import annotations
@@ -155,12 +156,58 @@ def check_predictions(raw: bytes, name: str, board_ids: set[str], limits: Limits
     return predictions
 
 
+_CHECKUP_ID = re.compile(r"\d{4}-\d{3}")
+
+
+def _as_position_ids(board: str, raw: bytes, name: str, limits: Limits) -> bytes:
+    """A code-test-600 file keyed by COde checkup ids, rewritten to position ids (the
+    board's id space) when this server has the COde folder; refused, saying so, when not."""
+    import json
+
+    from leaderboard.boards import position_ids
+
+    if board != "code-test-600":
+        return raw
+    try:
+        lines = [json.loads(x) for x in check_bytes(raw, name, limits).splitlines()
+                 if x.strip()]
+    except json.JSONDecodeError:
+        return raw  # the line-by-line checks below name the line
+    if not lines or not all(isinstance(x, dict) and _CHECKUP_ID.fullmatch(str(x.get("id")))
+                            for x in lines):
+        return raw  # position ids (or a bad file the checks below describe)
+    try:
+        mapping = position_ids(board)
+    except DataError as error:
+        raise Rejected([str(p) for p in error.problems]) from None
+    if mapping is None:
+        raise Rejected([f"{name}: keyed by COde checkup ids, but this server has no COde "
+                        "folder to map them; use position ids 00000-00599 (the checkup's "
+                        "place among the test rows of complete_dataset.csv)"])
+    unknown = {str(x["id"]) for x in lines} - set(mapping)
+    if unknown:
+        raise Rejected([f"{name}: {len(unknown)} checkup id(s) not in the COde test split: "
+                        f"{_first(unknown)}"])
+    return "".join(json.dumps({**x, "id": mapping[x["id"]]}) + "\n" for x in lines).encode()
+
+
 def _rate_limited(session: Session, submitter: str, limits: Limits) -> bool:
     since = now() - timedelta(days=1)
     count = session.scalar(sa.select(sa.func.count()).select_from(Submission).where(
         Submission.submitter == submitter, Submission.created_at >= since,
         Submission.kind != "seed"))
     return count >= limits.per_day
+
+
+def content_digest(predictions: list[Prediction]) -> str:
+    """A hash of what was predicted, not of the bytes: the same answers in another line
+    order, spacing or id space are the same submission."""
+    import json
+
+    from eval_harness.predictions import prediction_line
+
+    lines = sorted(json.dumps(prediction_line(p), sort_keys=True) for p in predictions)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def _store(sessions: sessionmaker[Session], board: str, references, digest: str,
@@ -220,8 +267,10 @@ def submit_predictions(sessions: sessionmaker[Session], board: str, raw: bytes,
         references = references_for(board)
     except DataError as error:
         raise Rejected([str(p) for p in error.problems]) from None
-    check_predictions(raw, name, {r.sample_id for r in references.references}, limits)
-    digest = hashlib.sha256(raw).hexdigest()
+    raw = _as_position_ids(board, raw, name, limits)
+    predictions = check_predictions(raw, name, {r.sample_id for r in references.references},
+                                    limits)
+    digest = content_digest(predictions)
     stored = folder / "submissions" / f"{digest}.jsonl"
 
     def write() -> None:  # content-addressed: written whole before the row commits
