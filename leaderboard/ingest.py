@@ -36,23 +36,26 @@ def stored_sample(sample: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in sample.items() if k not in DROPPED_SAMPLE_FIELDS}
 
 
-def _result_rows(submission_id: int, scored: Scored) -> list[Any]:
-    rows: list[Any] = []
+def _insert_rows(session: Session, submission_id: int, scored: Scored) -> None:
+    """Results, per-class rows and per-sample records, as three executemany inserts (the
+    ORM's unit of work per object would be most of a worker's time)."""
+    results, classes = [], []
     for task, result in scored.document.tasks.items():
         for view, attribute in VIEWS.items():
             for metric, entry in getattr(result, attribute).items():
                 ci = entry.get("ci") or (None, None)
-                rows.append(Result(submission_id=submission_id, task=task, metric=metric,
-                                   view=view, value=entry.get("value"), ci_low=ci[0],
-                                   ci_high=ci[1]))
-        for entry in result.tables.get("per_class", {}).get("all", []):
-            rows.append(ClassResult(submission_id=submission_id, task=task,
-                                    class_name=entry["class"], precision=entry["precision"],
-                                    recall=entry["recall"], f1=entry["f1"],
-                                    support=entry["support"]))
-    rows += [SampleRecord(submission_id=submission_id, task=s["task"], sample_id=s["id"],
-                          values=stored_sample(s)) for s in scored.samples]
-    return rows
+                results.append({"submission_id": submission_id, "task": task,
+                                "metric": metric, "view": view, "value": entry.get("value"),
+                                "ci_low": ci[0], "ci_high": ci[1]})
+        classes += [{"submission_id": submission_id, "task": task,
+                     "class_name": entry["class"], "precision": entry["precision"],
+                     "recall": entry["recall"], "f1": entry["f1"], "support": entry["support"]}
+                    for entry in result.tables.get("per_class", {}).get("all", [])]
+    samples = [{"submission_id": submission_id, "task": s["task"], "sample_id": s["id"],
+                "values": stored_sample(s)} for s in scored.samples]
+    for table, rows in ((Result, results), (ClassResult, classes), (SampleRecord, samples)):
+        if rows:
+            session.execute(sa.insert(table), rows)
 
 
 def samples_of(session: Session, submission_id: int, task: str) -> list[dict[str, Any]]:
@@ -103,7 +106,7 @@ def record_scored(session: Session, submission: Submission, scored: Scored, *,
     """Store ``scored`` as ``submission``'s results and mark it finished."""
     session.flush()  # the submission needs its id
     document = scored.document
-    session.add_all(_result_rows(submission.id, scored))
+    _insert_rows(session, submission.id, scored)
     submission.harness_version = document.harness_version
     submission.label_map = document.dataset.label_map
     submission.prompt_hash = document.prompt_hash

@@ -135,8 +135,9 @@ def load_seed(session: Session, path: Path = SEED_FILE) -> int:
         scored = Scored(ResultsDocument.from_dict(run["document"]), [])
         record_scored(session, submission, scored, compare=False,
                       detail="imported from the committed seed")
-        session.add_all(SampleRecord(submission_id=submission.id, task=s["task"],
-                                     sample_id=s["id"], values=s) for s in run["samples"])
+        session.execute(sa.insert(SampleRecord), [
+            {"submission_id": submission.id, "task": s["task"], "sample_id": s["id"],
+             "values": s} for s in run["samples"]])
         ids.append(submission.id)
     session.add_all(Comparison(board_id=BOARD, task=c["task"], metric=c["metric"],
                                a_id=ids[c["a"]], b_id=ids[c["b"]], delta=c["delta"],
