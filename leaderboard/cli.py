@@ -10,6 +10,7 @@
 - ``status ID``: a submission's state, its history and, when it failed, why.
 - ``show ID``: a row's provenance, reproduce command and per-class F1 with CIs.
 - ``export``: a board's ranked rows as CSV (formula cells neutralised) or JSON.
+- ``withdraw ID --reason``: off the board for good; the row and its history stay.
 - ``rescore``: recompute a board's rows from what was stored, with this scorer.
 - ``worker [--once]``: score queued submissions through the harness.
 """
@@ -90,8 +91,19 @@ def _list(args: argparse.Namespace) -> int:
           f"{rows[0]['metric'] if rows else '—'} (95% CI); rank = upper bound (ties share it)")
     for row in rows:
         print(f"{row['rank_upper_bound']:>4}  {row['model'][:44]:<44} {_fmt(row['value'])} "
-              f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]  {row['setting'] or '—'}")
+              f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]  {row['setting'] or '—':<10} "
+              f"{_source(row)}")
     return 0
+
+
+def _source(row: dict) -> str:
+    """Where a row came from, in a few words (``show ID`` gives the whole provenance)."""
+    provenance = row.get("provenance") or {}
+    if provenance.get("commit"):
+        repo = provenance["source"].removeprefix("https://github.com/")
+        return f"published run, {repo}@{provenance['commit'][:7]}, scored here"
+    scorer = "" if row.get("current_scorer") else f" (harness {row['harness_version']})"
+    return f"submitted by {row['submitter']}{scorer}"
 
 
 def _folder():
@@ -193,6 +205,18 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _withdraw(args: argparse.Namespace) -> int:
+    from leaderboard.queue import withdraw
+
+    try:
+        with _sessions(args).begin() as session:
+            withdraw(session, args.id, args.reason)
+    except (LookupError, ValueError) as error:
+        raise UsageError(str(error.args[0])) from None
+    print(f"submission {args.id} withdrawn (kept in the history with its reason)")
+    return 0
+
+
 def _rescore(args: argparse.Namespace) -> int:
     from eval_harness.settings import peer_runs_dir
     from eval_harness.tasks.base import ScoreOptions
@@ -211,7 +235,7 @@ def _worker(args: argparse.Namespace) -> int:
 
     options = ScoreOptions(embeddings=not args.no_embeddings)
     done = work(_sessions(args), _folder(), once=args.once, poll=args.poll, options=options,
-                lease=args.lease)
+                lease=args.lease, timeout=args.job_timeout)
     print(f"processed {done} job(s)")
     return 0
 
@@ -277,6 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--output", type=Path)
     export.set_defaults(handler=_export)
+    gone = sub.add_parser("withdraw", help="take a row off the board, keeping its history")
+    gone.add_argument("id", type=int)
+    gone.add_argument("--reason", required=True)
+    gone.set_defaults(handler=_withdraw)
     again = sub.add_parser("rescore", help="recompute a board's rows with this scorer")
     again.add_argument("--board", default="code-test-600")
     again.add_argument("--no-embeddings", action="store_true")
@@ -286,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--poll", type=float, default=2.0, help="seconds between polls")
     worker.add_argument("--lease", type=float, default=60.0,
                         help="seconds a claimed job is held without a heartbeat")
+    worker.add_argument("--job-timeout", type=float, default=3600.0,
+                        help="seconds a job may run before it fails with 'timeout'")
     worker.add_argument("--no-embeddings", action="store_true",
                         help="skip MiniLM cosine (faster; the metric is then marked skipped)")
     worker.set_defaults(handler=_worker)

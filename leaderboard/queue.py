@@ -95,3 +95,23 @@ def reap(session: Session) -> int:
                                     "expired: re-queued"))
             job.status, job.lease_owner, job.lease_until = "pending", None, None
     return len(expired)
+
+
+def withdraw(session: Session, submission_id: int, reason: str) -> Submission:
+    """Take a row off the board for good; it stays in the store with its reason."""
+    job = session.get(Submission, submission_id)
+    if job is None:
+        raise LookupError(f"no submission {submission_id}")
+    if not reason.strip():
+        raise ValueError("a withdrawal needs its reason")
+    job.status, job.withdrawn_reason = "withdrawn", reason.strip()
+    job.lease_owner = job.lease_until = None  # a worker still running it cannot write
+    job.events.append(Event(status="withdrawn", detail=reason.strip()))
+    session.flush()
+    from leaderboard import standings
+    from leaderboard.store.schema import Standing
+
+    for task in session.scalars(sa.select(Standing.task).where(
+            Standing.submission_id == submission_id)):
+        standings.refresh(session, job.board_id, task)
+    return job

@@ -74,8 +74,13 @@ def standing_rows(board: str, submission_id: int, document: ResultsDocument) -> 
 
 def refresh(session: Session, board: str, task: str) -> None:
     """Recompute every rank bound of a board's task from the stored comparisons."""
-    standings = session.scalars(sa.select(Standing).where(Standing.board_id == board,
-                                                          Standing.task == task)).all()
+    from leaderboard.store.schema import Submission
+
+    # Only rows on the board count: a withdrawn row is no longer evidence against others.
+    standings = session.scalars(sa.select(Standing).join(
+        Submission, Standing.submission_id == Submission.id).where(
+        Standing.board_id == board, Standing.task == task,
+        Submission.status == "finished")).all()
     comparisons = list(session.scalars(sa.select(Comparison).where(
         Comparison.board_id == board, Comparison.task == task)))
     bounds = rank_upper_bounds([s.submission_id for s in standings], comparisons)

@@ -4,15 +4,18 @@ harness API, holding a lease renewed by a heartbeat thread.
 The scoring runs outside any database transaction; its results are written in one
 transaction that first checks this worker still holds the lease, so a job is stored whole
 or not at all and never twice. A failure is stored with its category and a log excerpt
-for the submitter: validation (bad stored input), out of memory, degraded run (too many
-failed answers), crash (anything else, with its traceback).
+for the submitter: validation (bad stored input), model load, out of memory, timeout,
+degraded run (too many failed answers), crash (anything else, with its traceback).
 """
 
 from __future__ import annotations
 
+import signal
 import threading
 import traceback
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -80,6 +83,8 @@ def _score(job: Job, folder: Path, options: ScoreOptions):
 def _failure(job: Job, error: BaseException) -> tuple[str, str]:
     from eval_harness.errors import UsageError
 
+    if isinstance(error, JobTimeout):
+        return "timeout", str(error)
     if isinstance(error, DataError | UsageError):
         return ("model load" if job.kind == "model" else "validation"), str(error)
     if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
@@ -87,14 +92,39 @@ def _failure(job: Job, error: BaseException) -> tuple[str, str]:
     return "crash", "".join(traceback.format_exception(error))
 
 
+class JobTimeout(Exception):
+    """The job ran past the worker's time limit."""
+
+
+@contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (SIGALRM: only in the main thread; a worker
+    thread embedded in the app runs without a limit)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(_signum, _frame) -> None:
+        raise JobTimeout(f"the job ran past the worker's limit of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def process(sessions: sessionmaker[Session], job: Job, worker: str, folder: Path, *,
             options: ScoreOptions = DEFAULT_SCORING,
-            lease: float = queue.LEASE.total_seconds()) -> str:
+            lease: float = queue.LEASE.total_seconds(), timeout: float | None = None) -> str:
     """Score one claimed job and store the outcome; returns its final status."""
     beat = _Heartbeat(sessions, job.id, worker, lease)
     beat.start()
     try:
-        scored, failure = _score(job, folder, options), None
+        with _time_limit(timeout):
+            scored, failure = _score(job, folder, options), None
         if scored.degraded:
             failure = ("degraded run", str(scored.document.failures))
     except Exception as error:  # stored with its category and traceback, never dropped
@@ -114,7 +144,8 @@ def process(sessions: sessionmaker[Session], job: Job, worker: str, folder: Path
 
 def work_once(sessions: sessionmaker[Session], folder: Path, worker: str | None = None, *,
               options: ScoreOptions = DEFAULT_SCORING,
-              lease: float = queue.LEASE.total_seconds()) -> str | None:
+              lease: float = queue.LEASE.total_seconds(),
+              timeout: float | None = None) -> str | None:
     """Re-queue expired leases, claim one job and process it; None when nothing waits."""
     worker = worker or worker_name()
     with sessions.begin() as session:
@@ -126,7 +157,8 @@ def work_once(sessions: sessionmaker[Session], folder: Path, worker: str | None 
     if job is None:
         return None
     try:
-        return process(sessions, job, worker, folder, options=options, lease=lease)
+        return process(sessions, job, worker, folder, options=options, lease=lease,
+                       timeout=timeout)
     except queue.LeaseLost:
         return "lease lost"
 
@@ -134,13 +166,14 @@ def work_once(sessions: sessionmaker[Session], folder: Path, worker: str | None 
 def work(sessions: sessionmaker[Session], folder: Path, *, once: bool = False,
          poll: float = 2.0, stop: threading.Event | None = None,
          options: ScoreOptions = DEFAULT_SCORING,
-         lease: float = queue.LEASE.total_seconds()) -> int:
+         lease: float = queue.LEASE.total_seconds(), timeout: float | None = None) -> int:
     """Process jobs until ``stop`` is set (or, with ``once``, until none is pending);
     returns how many were processed."""
     worker, done = worker_name(), 0
     stop = stop or threading.Event()
     while not stop.is_set():
-        outcome = work_once(sessions, folder, worker, options=options, lease=lease)
+        outcome = work_once(sessions, folder, worker, options=options, lease=lease,
+                            timeout=timeout)
         if outcome is None:
             if once:
                 break

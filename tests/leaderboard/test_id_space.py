@@ -56,7 +56,7 @@ def test_checkup_ids_map_to_positions_when_the_folder_is_here(server, synth_dir:
     by_position = _cls([f"{i:05d}" for i in range(len(test))], answers)
     by_checkup = _cls([c.checkup_id for c in reversed(test)], list(reversed(answers)))
     monkeypatch.delenv("CODEBENCH_CODE_DIR", raising=False)
-    with pytest.raises(Rejected, match="this server has no COde folder.*position ids"):
+    with pytest.raises(Rejected, match=r"this server has no COde folder.*position ids"):
         submit_predictions(sessions, "code-test-600", by_checkup, META, folder=tmp_path)
     first = submit_predictions(sessions, "code-test-600", by_position, META, folder=tmp_path)
     monkeypatch.setenv("CODEBENCH_CODE_DIR", str(synth_dir))
@@ -69,7 +69,7 @@ def test_a_folder_that_does_not_match_the_published_run_is_named(server, tmp_pat
                                                                 monkeypatch) -> None:
     from eval_harness.data.synth import generate
 
-    sessions, test = server
+    sessions, _ = server
     other = tmp_path / "other-code"
     generate(other, 48, seed=8)  # another release: its references differ
     monkeypatch.setenv("CODEBENCH_CODE_DIR", str(other))

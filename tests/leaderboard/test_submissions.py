@@ -114,3 +114,23 @@ def test_accepted_file_is_kept_deduplicated_and_rate_limited(sessions, board_env
         rows = session.scalars(sa.select(Submission)).all()
         assert [(s.status, [e.status for e in s.events]) for s in rows] == [
             ("pending", ["pending"])] * 2
+
+
+def test_cli_submit_refuses_with_reasons_and_accepts_with_an_id(board_env, tmp_path: Path,
+                                                                 monkeypatch, capsys) -> None:
+    from leaderboard.cli import main
+
+    monkeypatch.setenv("CODEBENCH_LEADERBOARD_DIR", str(tmp_path / "lb"))
+    db = ["--db", f"sqlite:///{tmp_path / 'lb.sqlite'}"]
+    who = ["--board", "synthetic-demo", "--model-name", "m", "--submitter", "bob"]
+    bad, good = tmp_path / "bad.jsonl", tmp_path / "good.jsonl"
+    bad.write_bytes(lines(board_env[2:]) + b"nonsense\n")
+    good.write_bytes(lines(board_env))
+    assert main([*db, "submit", str(bad), *who]) == 1
+    err = capsys.readouterr().err
+    assert f"refused: bad.jsonl, line {len(board_env) - 1}: not JSON" in err
+    assert main([*db, "submit", str(good), *who, "--json"]) == 0
+    accepted = json.loads(capsys.readouterr().out)
+    assert main([*db, "status", str(accepted["id"]), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "pending"
+    assert main([*db, "submit", str(good), "--model-spec", "{}", *who]) == 2  # not both

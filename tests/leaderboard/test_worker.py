@@ -209,3 +209,56 @@ def test_rescore_recomputes_rows_from_stored_predictions(sqlite_url: str, board:
         assert 0.99 not in session.scalars(sa.select(Standing.value)).all()
     assert _count(sessions, Comparison) == 1  # rebuilt, not doubled
     assert _count(sessions, SampleRecord, first.submission_id) == len(board)
+
+
+def test_a_job_past_the_time_limit_fails_with_timeout(sqlite_url: str, board: list[str],
+                                                      tmp_path: Path) -> None:
+    sessions = open_store(sqlite_url)
+    reports = lines(board, task="code_report", text="Diagnosis: Pulpitis.")
+    accepted = submit_predictions(sessions, "synthetic-demo", reports, META, folder=tmp_path)
+    slow = ScoreOptions(embeddings=False, resamples=5000)  # well past 10 ms
+    assert work(sessions, tmp_path, once=True, options=slow, timeout=0.01) == 1
+    assert _status(sessions, accepted.submission_id) == (
+        "failed", ["pending", "running", "failed"], "timeout")
+    assert _count(sessions, Result, accepted.submission_id) == 0
+
+
+def _test_checkups():
+    import os
+
+    from eval_harness.api import load_split
+
+    return load_split(Path(os.environ["CODEBENCH_DATA_DIR"]), "test", "en").checkups
+
+
+def test_a_withdrawn_row_leaves_the_board_but_keeps_its_history(sqlite_url: str,
+                                                                 board: list[str],
+                                                                 tmp_path: Path) -> None:
+    from leaderboard.views import ranked
+
+    sessions = open_store(sqlite_url)
+    accepted = submit_predictions(sessions, "synthetic-demo", lines(board, text="Pulpitis"),
+                                  META, folder=tmp_path)
+    # A perfect row, then a weak one: the perfect row is significantly better.
+    perfect = "".join(json.dumps({"id": c.checkup_id, "task": "code_cls",
+                                  "prediction": c.primary}) + "\n"
+                      for c in _test_checkups()).encode()
+    best = submit_predictions(sessions, "synthetic-demo", perfect,
+                              {**META, "model_name": "perfect"}, folder=tmp_path)
+    work(sessions, tmp_path, once=True, options=FAST)
+    with sessions() as session:
+        before = {r["id"]: r["rank_upper_bound"] for r in ranked(session, "synthetic-demo",
+                                                                 "code_cls")}
+    assert before == {best.submission_id: 1, accepted.submission_id: 2}
+    with sessions.begin() as session:
+        queue.withdraw(session, best.submission_id, "trained on the test split")
+    with sessions() as session:
+        after = ranked(session, "synthetic-demo", "code_cls")
+    # The withdrawn row is off the board and no longer counts against the other.
+    assert [(r["id"], r["rank_upper_bound"]) for r in after] == [(accepted.submission_id, 1)]
+    with sessions() as session:
+        row = session.get(Submission, best.submission_id)
+        assert (row.status, row.withdrawn_reason) == ("withdrawn", "trained on the test split")
+        assert [e.status for e in row.events] == ["pending", "running", "finished",
+                                                  "withdrawn"]
+    assert _count(sessions, Result, best.submission_id) > 0  # nothing deleted
