@@ -50,3 +50,14 @@ def by_size(rows: list[dict[str, Any]]):
     figure.update_layout(xaxis={"type": "log", "title": "parameters (billions)"},
                          yaxis_title=rows[0]["metric"] if rows else "")
     return figure
+
+
+def confusion_heatmap(matrix: dict[str, Any], title: str = "Confusion matrix"):
+    import plotly.graph_objects as go
+
+    figure = go.Figure(go.Heatmap(z=matrix["counts"], x=matrix["columns"], y=matrix["rows"],
+                                  colorscale="Blues", text=matrix["counts"],
+                                  texttemplate="%{text}"))
+    figure.update_layout(title=title, xaxis_title="answered", yaxis_title="reference",
+                         yaxis={"autorange": "reversed"})
+    return figure

@@ -191,11 +191,33 @@ def _as_position_ids(board: str, raw: bytes, name: str, limits: Limits) -> bytes
     return "".join(json.dumps({**x, "id": mapping[x["id"]]}) + "\n" for x in lines).encode()
 
 
-def _rate_limited(session: Session, submitter: str, limits: Limits) -> bool:
+def client_hash(address: str | None, folder: Path) -> str | None:
+    """A keyed hash of a client address (a plain hash of an IPv4 address is reversible by
+    trying them all); the key is made once per installation, in the leaderboard folder."""
+    import hmac
+    import os
+
+    if not address:
+        return None
+    key_file = folder / "client-key"
+    if not key_file.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = key_file.with_suffix(".partial")
+        partial.write_bytes(os.urandom(32))
+        partial.chmod(0o600)
+        partial.replace(key_file)
+    return hmac.new(key_file.read_bytes(), address.encode(), "sha256").hexdigest()[:32]
+
+
+def _rate_limited(session: Session, submitter: str, client: str | None,
+                  limits: Limits) -> bool:
+    """Over the daily limit by the submitter's name, or by the client's address."""
     since = now() - timedelta(days=1)
+    who = Submission.submitter == submitter
+    if client:
+        who = sa.or_(who, Submission.client_hash == client)
     count = session.scalar(sa.select(sa.func.count()).select_from(Submission).where(
-        Submission.submitter == submitter, Submission.created_at >= since,
-        Submission.kind != "seed"))
+        who, Submission.created_at >= since, Submission.kind != "seed"))
     return count >= limits.per_day
 
 
@@ -212,7 +234,7 @@ def content_digest(predictions: list[Prediction]) -> str:
 
 def _store(sessions: sessionmaker[Session], board: str, references, digest: str,
            clean: dict[str, Any], limits: Limits, kind: str, payload: dict[str, Any],
-           write: Any = None) -> Accepted:
+           write: Any = None, client: str | None = None) -> Accepted:
     """One transaction: dedup, rate limit, then the row (``write`` runs before it)."""
     from leaderboard.boards import board_row
 
@@ -223,13 +245,14 @@ def _store(sessions: sessionmaker[Session], board: str, references, digest: str,
             Submission.board_id == board, Submission.content_hash == digest))
         if earlier is not None:
             return Accepted(earlier, duplicate=True)
-        if _rate_limited(session, clean["submitter"], limits):
-            raise Rejected([f"submitter {clean['submitter']!r} has made {limits.per_day} "
-                            "submissions in the last 24 hours; try again tomorrow"])
+        if _rate_limited(session, clean["submitter"], client, limits):
+            raise Rejected([f"{limits.per_day} submissions in the last 24 hours from "
+                            f"submitter {clean['submitter']!r} or this address; try again "
+                            "tomorrow"])
         if write:
             write()
         submission = Submission(board_id=board, kind=kind, content_hash=digest,
-                                payload=payload, **clean,
+                                payload=payload, client_hash=client, **clean,
                                 events=[Event(status="pending", detail="accepted")])
         session.add(submission)
         session.flush()
@@ -237,7 +260,9 @@ def _store(sessions: sessionmaker[Session], board: str, references, digest: str,
 
 
 def submit_model(sessions: sessionmaker[Session], board: str, spec: Any,
-                 meta: dict[str, Any], *, limits: Limits = Limits()) -> Accepted:
+                 meta: dict[str, Any], *, limits: Limits = Limits(),
+                 client: str | None = None) -> Accepted:
+    """``client``: the uploading client's hashed address (``client_hash``), if any."""
     """Validate and queue a model spec (see ``leaderboard.models``)."""
     import json
 
@@ -253,12 +278,13 @@ def submit_model(sessions: sessionmaker[Session], board: str, spec: Any,
     except DataError as error:
         raise Rejected([str(p) for p in error.problems]) from None
     digest = hashlib.sha256(json.dumps(checked, sort_keys=True).encode()).hexdigest()
-    return _store(sessions, board, references, digest, clean, limits, "model", checked)
+    return _store(sessions, board, references, digest, clean, limits, "model", checked,
+                  client=client)
 
 
 def submit_predictions(sessions: sessionmaker[Session], board: str, raw: bytes,
                        meta: dict[str, Any], *, folder: Path, name: str = "predictions",
-                       limits: Limits = Limits()) -> Accepted:
+                       limits: Limits = Limits(), client: str | None = None) -> Accepted:
     """Validate and queue a predictions file; Rejected (nothing stored) when it is bad."""
     from leaderboard.boards import references_for
 
@@ -281,4 +307,4 @@ def submit_predictions(sessions: sessionmaker[Session], board: str, raw: bytes,
             partial.replace(stored)
 
     return _store(sessions, board, references, digest, clean, limits, "predictions",
-                  {"predictions": stored.name}, write)
+                  {"predictions": stored.name}, write, client=client)

@@ -167,3 +167,43 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
         writer.writerow({k: ("'" + v if isinstance(v, str) and v.startswith(_FORMULA) else v)
                          for k, v in row.items() if k in columns})
     return out.getvalue()
+
+
+def confusion(session: Session, submission_id: int, task: str = "code_cls"
+              ) -> dict[str, Any]:
+    """Reference class x answered class counts (plus "no answer") from the stored
+    per-sample records: counts only, for the heat map."""
+    from eval_harness.labels.classes import CLASSES
+    from leaderboard.ingest import samples_of
+
+    columns = [*CLASSES, "no answer"]
+    counts = [[0] * len(columns) for _ in CLASSES]
+    for s in samples_of(session, submission_id, task):
+        if s.get("reference") in CLASSES:
+            answered = s.get("extracted")
+            col = CLASSES.index(answered) if answered in CLASSES else len(CLASSES)
+            counts[CLASSES.index(s["reference"])][col] += 1
+    return {"rows": list(CLASSES), "columns": columns, "counts": counts}
+
+
+def queue_rows(session: Session, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest submissions (seeds aside) with their state, place in the queue, waiting
+    time and, for failures, the category and log excerpt."""
+    from datetime import UTC, datetime
+
+    subs = session.scalars(sa.select(Submission).where(Submission.kind != "seed")
+                           .order_by(Submission.id.desc()).limit(limit)).all()
+    pending = list(session.scalars(sa.select(Submission.id).where(
+        Submission.status == "pending").order_by(Submission.created_at, Submission.id)))
+    now = datetime.now(UTC)
+
+    def waited(s: Submission) -> float:
+        created = s.created_at if s.created_at.tzinfo else s.created_at.replace(tzinfo=UTC)
+        return round((now - created).total_seconds())
+
+    return [{"id": s.id, "model": s.model_name, "board": s.board_id, "kind": s.kind,
+             "status": s.status,
+             "position": pending.index(s.id) + 1 if s.id in pending else None,
+             "waiting_s": waited(s) if s.status in ("pending", "running") else None,
+             "failure": s.failure_category, "log": (s.failure_log or "")[-500:] or None}
+            for s in subs]

@@ -76,6 +76,8 @@ class Submission(Base):
     kind: Mapped[str] = mapped_column(String(16))
     model_name: Mapped[str] = mapped_column(String(200))
     submitter: Mapped[str] = mapped_column(String(100))
+    # A keyed hash of the uploading client's address (rate limits; never the address).
+    client_hash: Mapped[str | None] = mapped_column(String(32), index=True)
     base_model: Mapped[str | None] = mapped_column(String(200))
     params_billion: Mapped[float | None] = mapped_column(Float)
     open_weights: Mapped[bool | None] = mapped_column(Boolean)

@@ -1,0 +1,113 @@
+"""The leaderboard tab's logic: store reads turned into what the components show."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import Session, sessionmaker
+
+from leaderboard import charts, views
+from leaderboard.standings import REPORT_COLUMNS
+
+#: One column schema drives headers, kinds and which columns show by default.
+COLUMNS: tuple[tuple[str, str, bool], ...] = (  # (key, header, shown by default)
+    ("rank_upper_bound", "Rank (UB)", True),
+    ("model", "Model", True),
+    ("value", "Score", True),
+    ("ci", "95% CI", True),
+    ("setting", "Setting", True),
+    ("params_billion", "Params (B)", True),
+    ("open_weights", "Open weights", True),
+    *((name, name, True) for name in REPORT_COLUMNS),
+    ("top_confusion", "Top confusion", False),
+    ("n_failed", "Failed answers", False),
+    ("source", "Source", False),
+    ("id", "Row id", False),
+)
+SETTINGS = ("all", "zero-shot", "few-shot", "fine-tuned")
+WEIGHTS = ("all", "open", "closed")
+
+
+def _fmt(value: Any) -> Any:
+    return round(value, 3) if isinstance(value, float) else value
+
+
+def rows(sessions: sessionmaker[Session], board: str, task: str, setting: str = "all",
+         weights: str = "all", max_params: float | None = None) -> list[dict[str, Any]]:
+    with sessions() as session:
+        return views.ranked(session, board, task,
+                            setting=None if setting == "all" else setting,
+                            open_weights=None if weights == "all" else weights == "open",
+                            max_params=max_params or None)
+
+
+def table(found: list[dict[str, Any]], shown: list[str] | None = None) -> pd.DataFrame:
+    """The rows as the board's table: the primary metric with its CI, then the rest."""
+    keys = [key for key, _, default in COLUMNS if (key in shown if shown else default)]
+    headers = dict((key, header) for key, header, _ in COLUMNS)
+    records = []
+    for r in found:
+        provenance = r.get("provenance") or {}
+        extra = {"ci": f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]",
+                 "source": "published run" if provenance.get("commit") else r["submitter"]}
+        records.append({headers[k]: _fmt(extra[k] if k in extra else r.get(k)) for k in keys})
+    frame = pd.DataFrame(records, columns=[headers[k] for k in keys])
+    if found:
+        frame = frame.rename(columns={"Score": f"{found[0]['metric']}"})
+    return frame
+
+
+def choices(found: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    return [(f"{r['model']} (#{r['id']})", r["id"]) for r in found]
+
+
+def detail(sessions: sessionmaker[Session], row_id: int | None, board: str
+           ) -> tuple[str, Any, Any, pd.DataFrame]:
+    """Markdown (provenance, reproduce command), per-class chart, confusion heat map and
+    the per-sample viewer of one row (never a reference)."""
+    if not row_id:
+        return "Pick a row to see its details.", None, None, pd.DataFrame()
+    with sessions() as session:
+        info = views.submission_detail(session, int(row_id))
+        if info is None:
+            return f"No row {row_id}.", None, None, pd.DataFrame()
+        classes = views.per_class(session, int(row_id)) if "code_cls" in info["tasks"] else []
+        matrix = views.confusion(session, int(row_id)) if classes else None
+        samples = views.own_samples(session, int(row_id), "code_cls") if classes else []
+    text = "\n".join([
+        f"### {info['model']}", "",
+        f"- board `{info['board']}`, setting {info['setting'] or '—'}, "
+        f"{info['params_billion'] or '?'} B parameters, "
+        f"{'open' if info['open_weights'] else 'closed' if info['open_weights'] is False else '?'}"
+        " weights",
+        f"- scored by harness {info['harness_version']}, label map `{info['label_map']}`",
+        f"- provenance: {', '.join(f'{k}: {v}' for k, v in (info['provenance'] or {}).items())}",
+        "", "Reproduce:", "", f"```\n{info['reproduce']}\n```"])
+    viewer = pd.DataFrame([{"checkup": s["id"], "answer": s.get("extracted"),
+                            "correct": bool(s.get("correct")), "status": s.get("status")}
+                           for s in samples])
+    return (text, charts.per_class_bars(classes) if classes else None,
+            charts.confusion_heatmap(matrix) if matrix else None, viewer)
+
+
+def comparison(sessions: sessionmaker[Session], a: int | None, b: int | None, task: str
+               ) -> pd.DataFrame:
+    if not a or not b or a == b:
+        return pd.DataFrame({"note": ["pick two different rows"]})
+    with sessions() as session:
+        try:
+            found = views.compare(session, int(a), int(b), task, resamples=1000)
+        except LookupError as error:
+            return pd.DataFrame({"note": [str(error)]})
+    keep = ("metric", "a", "b", "delta", "ci", "p_bootstrap", "p_holm", "skipped")
+    return pd.DataFrame([{k: _fmt(r.get(k)) for k in keep} for r in found])
+
+
+def csv_download(found: list[dict[str, Any]], board: str, task: str) -> str:
+    folder = Path(tempfile.mkdtemp(prefix="codebench-export-"))
+    path = folder / f"{board}-{task}.csv"
+    path.write_text(views.to_csv(found), encoding="utf-8")
+    return str(path)
