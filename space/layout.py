@@ -1,0 +1,230 @@
+"""The space's page: a landing view with the board beside the demo, then one tab each for
+the full leaderboard, the demo, submitting, and about. Wiring only: the logic is in the
+sibling modules, the numbers in the store.
+
+No `from __future__ import annotations` here: Gradio reads the `gr.Request` annotation of a
+handler at runtime to pass the request in.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from space import board as board_logic
+from space import submit as submit_logic
+from space.about import about_markdown
+from space.demo import DemoModel, UploadError, run_demo
+from space.highlight import highlighted
+
+BOARDS = ("code-test-600", "synthetic-demo")
+TASKS = ("code_cls", "code_report")
+REFRESH_S = 10.0
+CSS = ".codebench-landing {gap: 24px}"
+
+
+@dataclass
+class Space:
+    sessions: sessionmaker[Session]
+    folder: Path  # the leaderboard folder (stored submissions)
+    data_dir: Path  # the synthetic benchmark (examples, the demo's board)
+    model: DemoModel
+
+
+def _demo_outputs(space: Space, photos, radios, age, gender, complaint):
+    import gradio as gr
+
+    try:
+        answer = run_demo(space.model, photos, radios, age, gender, complaint)
+    except UploadError as error:
+        raise gr.Error(str(error)) from None
+    return (answer["probabilities"] or {answer["class"]: 1.0},
+            highlighted(answer["report"]))
+
+
+def _demo_panel(space: Space, prefix: str) -> None:
+    """Upload fields, a run button, the class probabilities and the highlighted report."""
+    import gradio as gr
+
+    gr.Markdown(f"**Model:** {space.model.describe()}.")
+    photos = gr.File(label="Intraoral photographs", file_count="multiple",
+                     file_types=["image"], type="filepath", elem_id=f"{prefix}-photos")
+    radios = gr.File(label="Radiographs", file_count="multiple", file_types=["image"],
+                     type="filepath", elem_id=f"{prefix}-radios")
+    with gr.Row():
+        age = gr.Number(label="Age", precision=0, minimum=0, maximum=120)
+        gender = gr.Dropdown(["", "Female", "Male"], label="Gender", value="")
+    complaint = gr.Textbox(label="Chief complaint", lines=2)
+    run = gr.Button("Run the model", variant="primary", elem_id=f"{prefix}-run")
+    probabilities = gr.Label(label="Predicted class", num_top_classes=6,
+                             elem_id=f"{prefix}-class")
+    report = gr.HighlightedText(label="Diagnostic report (labeler findings highlighted)",
+                                combine_adjacent=False, elem_id=f"{prefix}-report")
+    run.click(lambda *a: _demo_outputs(space, *a), [photos, radios, age, gender, complaint],
+              [probabilities, report], concurrency_limit=1, concurrency_id="model")
+
+
+def _example_choices(data_dir: Path) -> list[str]:
+    from eval_harness.api import load_split
+
+    return [c.checkup_id for c in load_split(data_dir, "test", "en").checkups[:12]]
+
+
+def _run_example(space: Space, checkup_id: str):
+    """A synthetic test checkup: the model's answer next to its reference (synthetic
+    data is not held out)."""
+    import gradio as gr
+
+    from eval_harness.api import load_split
+
+    checkup = next((c for c in load_split(space.data_dir, "test", "en").checkups
+                    if c.checkup_id == checkup_id), None)
+    if checkup is None:
+        raise gr.Error(f"no synthetic test checkup {checkup_id!r}")
+    answer = run_demo(space.model, [str(p) for p in checkup.photograph_paths],
+                      [str(p) for p in checkup.radiograph_paths], checkup.age, checkup.gender,
+                      checkup.texts["chief_complaint"])
+    reference = f"**Reference class:** {checkup.primary}\n\n{checkup.reference_report}"
+    return (answer["probabilities"] or {answer["class"]: 1.0}, highlighted(answer["report"]),
+            reference)
+
+
+def _board_tab(space: Space) -> Any:
+    import gradio as gr
+
+    def refresh(board, task, setting, weights, max_params, shown):
+        found = board_logic.rows(space.sessions, board, task, setting, weights, max_params)
+        return (board_logic.table(found, shown), gr.update(choices=board_logic.choices(found)),
+                gr.update(choices=board_logic.choices(found)),
+                gr.update(choices=board_logic.choices(found)), found)
+
+    with gr.Row():
+        board = gr.Dropdown(list(BOARDS), value=BOARDS[0], label="Board")
+        task = gr.Dropdown(list(TASKS), value=TASKS[0], label="Task")
+        setting = gr.Radio(list(board_logic.SETTINGS), value="all", label="Setting")
+        weights = gr.Radio(list(board_logic.WEIGHTS), value="all", label="Weights")
+        max_params = gr.Number(label="At most (B parameters)", value=None)
+    headers = [(header, key) for key, header, _ in board_logic.COLUMNS]
+    shown = gr.CheckboxGroup(headers, value=[k for k, _, d in board_logic.COLUMNS if d],
+                             label="Columns")
+    found = gr.State([])
+    table = gr.Dataframe(label="Leaderboard", interactive=False, show_search="filter",
+                         pinned_columns=2, elem_id="board-table", max_height=600)
+    download = gr.DownloadButton("Download CSV")
+    gr.Markdown("### A row in detail")
+    pick = gr.Dropdown(label="Row", choices=[], elem_id="board-pick")
+    detail = gr.Markdown()
+    with gr.Row():
+        per_class = gr.Plot(label="Per-class F1 (95% CI)")
+        heat = gr.Plot(label="Confusion matrix")
+    samples = gr.Dataframe(label="Per-sample answers (no reference shown)", max_height=300)
+    gr.Markdown("### Two rows, paired on the same checkups")
+    with gr.Row():
+        a = gr.Dropdown(label="Row A", choices=[])
+        b = gr.Dropdown(label="Row B", choices=[])
+    compare = gr.Button("Compare")
+    paired = gr.Dataframe(label="Paired bootstrap (Holm-adjusted)")
+    inputs = [board, task, setting, weights, max_params, shown]
+    outputs = [table, pick, a, b, found]
+    for control in inputs:
+        control.change(refresh, inputs, outputs)
+    gr.Timer(REFRESH_S).tick(refresh, inputs, outputs)  # new results show without restarts
+    pick.change(lambda row, board: board_logic.detail(space.sessions, row, board),
+                [pick, board], [detail, per_class, heat, samples])
+    compare.click(lambda x, y, t: board_logic.comparison(space.sessions, x, y, t),
+                  [a, b, task], paired)
+    download.click(board_logic.csv_download, [found, board, task], download)
+    return refresh, inputs, outputs
+
+
+def build(space: Space):
+    import gradio as gr
+
+    with gr.Blocks(title="COde-Bench", delete_cache=(600, 600)) as page:
+        gr.Markdown("# COde-Bench — oro-dental vision-language models, measured\n"
+                    "The `code-test-600` board shows published runs on the real COde test "
+                    "split. The demo runs on this server: "
+                    f"{space.model.describe()}.")
+        with gr.Tabs() as tabs:
+            # Wide screens: board and demo side by side; narrow ones: the columns stack.
+            with gr.Tab("Home", id="home"), gr.Row(elem_classes="codebench-landing",
+                                                    equal_height=False):
+                with gr.Column(min_width=420):
+                    gr.Markdown("### Leaderboard: code-test-600, six-class macro-F1")
+                    top = gr.Dataframe(interactive=False, elem_id="home-board",
+                                       max_height=520)
+                    to_board = gr.Button("Open the full leaderboard")
+                with gr.Column(min_width=420):
+                    gr.Markdown("### Try the model on a checkup")
+                    _demo_panel(space, "home")
+                    to_demo = gr.Button("Open the demo tab (examples)")
+            with gr.Tab("Leaderboard", id="board"):
+                refresh, inputs, outputs = _board_tab(space)
+            with gr.Tab("Demo", id="demo"):
+                _demo_panel(space, "demo")
+                gr.Markdown("### Examples from the synthetic test split")
+                example = gr.Dropdown(_example_choices(space.data_dir), label="Checkup",
+                                      elem_id="demo-example")
+                run_example = gr.Button("Run this example", elem_id="demo-run-example")
+                with gr.Row():
+                    ex_class = gr.Label(label="Predicted class", num_top_classes=6,
+                                        elem_id="example-class")
+                    ex_reference = gr.Markdown(elem_id="example-reference")
+                ex_report = gr.HighlightedText(label="Generated report",
+                                               elem_id="example-report")
+                run_example.click(lambda c: _run_example(space, c), example,
+                                  [ex_class, ex_report, ex_reference], concurrency_limit=1,
+                                  concurrency_id="model")
+            with gr.Tab("Submit", id="submit"):
+                _submit_tab(space)
+            with gr.Tab("About", id="about"):
+                gr.Markdown(about_markdown())
+        to_board.click(lambda: gr.Tabs(selected="board"), None, tabs)
+        to_demo.click(lambda: gr.Tabs(selected="demo"), None, tabs)
+
+        def landing():
+            found = board_logic.rows(space.sessions, "code-test-600", "code_cls")[:10]
+            return board_logic.table(found, ["rank_upper_bound", "model", "value", "ci"])
+
+        page.load(landing, None, top)
+        page.load(refresh, inputs, outputs)
+    return page
+
+
+def _submit_tab(space: Space) -> None:
+    import gradio as gr
+
+    gr.Markdown("Upload a predictions file (JSONL: `{\"id\", \"task\", \"prediction\"}` per "
+                "line) **or** describe a model the server runs on `synthetic-demo`.")
+    with gr.Row():
+        board = gr.Dropdown(list(BOARDS), value=BOARDS[1], label="Board")
+        model_name = gr.Textbox(label="Model name", elem_id="submit-model-name")
+        submitter = gr.Textbox(label="Submitter", elem_id="submit-submitter")
+    with gr.Row():
+        setting = gr.Dropdown(["", "zero-shot", "few-shot", "fine-tuned"], value="",
+                              label="Setting")
+        params = gr.Number(label="Parameters (billions)", value=None)
+        weights = gr.Dropdown(["", "open", "closed"], value="", label="Weights")
+        link = gr.Textbox(label="Link (http/https)")
+    file = gr.File(label="Predictions file", file_types=[".jsonl"], type="filepath",
+                   elem_id="submit-file")
+    spec = gr.Textbox(label='Or a model, e.g. {"backend": "hf", "model_args": '
+                      '{"checkpoint": "tiny-demo"}}', lines=2)
+    send = gr.Button("Submit", variant="primary", elem_id="submit-send")
+    result = gr.Markdown(elem_id="submit-result")
+    queue = gr.Dataframe(label="Queue", interactive=False, elem_id="submit-queue")
+
+    def send_it(board, name, who, setting, params, weights, link, file, spec,
+                request: gr.Request):
+        meta = {"model_name": name, "submitter": who, "setting": setting or None,
+                "params_billion": params or None, "link": link or None,
+                "open_weights": {"open": True, "closed": False}.get(weights)}
+        client = request.client.host if request and request.client else None
+        message = submit_logic.submit(space.sessions, space.folder, board, file, spec or "",
+                                      meta, client)
+        return message, submit_logic.queue_table(space.sessions)
+
+    send.click(send_it, [board, model_name, submitter, setting, params, weights, link, file,
+                         spec], [result, queue])
+    gr.Timer(3.0).tick(lambda: submit_logic.queue_table(space.sessions), None, queue)

@@ -1,0 +1,125 @@
+"""The functions behind each tab, without a browser."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from leaderboard.seeds import ensure_seeded
+from leaderboard.store.database import open_store
+from leaderboard.submissions import Limits
+from space import board, submit
+from space.about import about_markdown
+from space.demo import MAX_IMAGES, DemoModel, UploadError, run_demo, stage_uploads
+from space.highlight import highlighted
+
+
+def test_highlights_name_status_class_and_codes() -> None:
+    report = ("Diagnosis: Chronic pulpitis of tooth 36 (K04.003); no dental caries. "
+              "Possible gingivitis.")
+    labels = {text: label for text, label in highlighted(report) if label}
+    assert "".join(text for text, _ in highlighted(report)) == report  # nothing lost
+    assert any(v.startswith("affirmed:") and "(Pulpitis)" in v for v in labels.values())
+    assert any(v.startswith("negated:") and "(Dental Caries)" in v for v in labels.values())
+    assert any(v.startswith("uncertain:") and "(Gingivitis)" in v for v in labels.values())
+    assert any(v.startswith("ICD-10 K04.003") for v in labels.values())
+
+
+def _png(path: Path, size=(64, 48)) -> str:
+    Image.new("RGB", size, (200, 100, 100)).save(path)
+    return str(path)
+
+
+def test_uploads_are_checked_with_plain_reasons(tmp_path: Path) -> None:
+    with pytest.raises(UploadError, match="at least one"):
+        stage_uploads([], None, tmp_path / "a")
+    many = [_png(tmp_path / f"{i}.png") for i in range(MAX_IMAGES + 1)]
+    with pytest.raises(UploadError, match=f"at most {MAX_IMAGES}"):
+        stage_uploads(many, [], tmp_path / "b")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    with pytest.raises(UploadError, match=r"notes\.png: "):
+        stage_uploads([str(text)], [], tmp_path / "c")
+    huge = tmp_path / "huge.png"
+    Image.new("1", (9000, 6000)).save(huge)  # 54 megapixels, a few KB on disk
+    with pytest.raises(UploadError, match=r"huge\.png: "):
+        stage_uploads([str(huge)], [], tmp_path / "d")
+    photos, radios = stage_uploads([_png(tmp_path / "p.png")], [_png(tmp_path / "r.png")],
+                                   tmp_path / "e")
+    assert (photos, radios) == (["01.png"], ["01.png"])
+
+
+def test_demo_answers_and_leaves_no_copy_of_the_uploads(synth_dir: Path) -> None:
+    from eval_harness.data.load import load_checkups
+
+    checkup = next(c for c in load_checkups(synth_dir) if c.split == "test")
+    before = set(Path(tempfile.gettempdir()).glob("codebench-demo-*"))
+    answer = run_demo(DemoModel("tiny-demo"), [str(p) for p in checkup.photograph_paths],
+                      [str(p) for p in checkup.radiograph_paths], 40, "Female", "toothache")
+    assert set(Path(tempfile.gettempdir()).glob("codebench-demo-*")) == before
+    assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert answer["class"] == max(answer["probabilities"], key=answer["probabilities"].get)
+    assert "Diagnosis:" in answer["report"]
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory):
+    sessions = open_store(f"sqlite:///{tmp_path_factory.mktemp('space') / 'lb.sqlite'}")
+    ensure_seeded(sessions)
+    return sessions
+
+
+def test_board_table_detail_and_download(seeded) -> None:
+    found = board.rows(seeded, "code-test-600", "code_cls", setting="fine-tuned")
+    frame = board.table(found)
+    assert len(frame) == 12 and list(frame.columns[:4]) == ["Rank (UB)", "Model", "macro_f1",
+                                                            "95% CI"]
+    assert board.table(found, ["model", "top_confusion"]).columns.tolist() == [
+        "Model", "Top confusion"]
+    text, per_class, heat, samples = board.detail(seeded, found[0]["id"], "code-test-600")
+    assert "Reproduce:" in text and "pocket-dentist" in text
+    assert per_class is not None and heat is not None
+    assert len(samples) == 600 and "reference" not in samples.columns
+    csv = Path(board.csv_download(found, "code-test-600", "code_cls")).read_text()
+    assert csv.count("\n") == 13
+    table = board.comparison(seeded, found[0]["id"], found[-1]["id"], "code_cls")
+    assert "macro_f1" in set(table["metric"])
+
+
+def test_submit_messages_and_the_client_rate_limit(synth_dir: Path, tmp_path: Path,
+                                                   monkeypatch) -> None:
+    import json
+
+    from eval_harness.api import load_split
+
+    monkeypatch.setenv("CODEBENCH_DATA_DIR", str(synth_dir))
+    sessions = open_store(f"sqlite:///{tmp_path / 'lb.sqlite'}")
+    ids = [c.checkup_id for c in load_split(synth_dir, "test", "en").checkups]
+    good = tmp_path / "good.jsonl"
+    good.write_text("".join(json.dumps({"id": i, "task": "code_cls", "prediction": "Pulpitis"})
+                            + "\n" for i in ids))
+    other = tmp_path / "other.jsonl"
+    other.write_text(good.read_text().replace("Pulpitis", "Gingivitis"))
+    meta = {"model_name": "m", "submitter": "ann"}
+    assert "not both" in submit.submit(sessions, tmp_path, "synthetic-demo", str(good),
+                                       '{"backend": "hf"}', meta)
+    one = submit.submit(sessions, tmp_path, "synthetic-demo", str(good), "", meta,
+                        client="10.0.0.7", limits=Limits(per_day=1))
+    assert one.startswith("Queued as submission **#1**")
+    # Another name from the same address: still over the daily limit.
+    refused = submit.submit(sessions, tmp_path, "synthetic-demo", str(other), "",
+                            {**meta, "submitter": "bea"}, client="10.0.0.7",
+                            limits=Limits(per_day=1))
+    assert refused.startswith("**Refused:**") and "this address" in refused
+    queue = submit.queue_table(sessions)
+    assert queue.to_dict("records")[0]["status"] == "pending"
+    assert queue.to_dict("records")[0]["position"] == 1
+
+
+def test_about_lists_every_metric_with_its_signature() -> None:
+    text = about_markdown()
+    assert "| code_cls | `macro_f1` |" in text and "sacrebleu" in text
+    assert "*rank upper" in text and "Holm" in text  # the ranking rule, from its module
