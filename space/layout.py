@@ -62,7 +62,8 @@ def _demo_panel(space: Space, prefix: str) -> None:
     report = gr.HighlightedText(label="Diagnostic report (labeler findings highlighted)",
                                 combine_adjacent=False, elem_id=f"{prefix}-report")
     run.click(lambda *a: _demo_outputs(space, *a), [photos, radios, age, gender, complaint],
-              [probabilities, report], concurrency_limit=1, concurrency_id="model")
+              [probabilities, report], concurrency_limit=1, concurrency_id="model",
+              api_name=f"{prefix}_predict")
 
 
 def _example_choices(data_dir: Path) -> list[str]:
@@ -226,5 +227,5 @@ def _submit_tab(space: Space) -> None:
         return message, submit_logic.queue_table(space.sessions)
 
     send.click(send_it, [board, model_name, submitter, setting, params, weights, link, file,
-                         spec], [result, queue])
+                         spec], [result, queue], api_name="submit")
     gr.Timer(3.0).tick(lambda: submit_logic.queue_table(space.sessions), None, queue)
