@@ -41,6 +41,8 @@ demo: $(VENV)/.installed
 		--data $(DEMO_DIR)/data --split test --output $(DEMO_DIR)/runs/tiny-demo --quiet
 	@echo "== tiny-demo (B) next to the majority baseline (A), paired over the same checkups =="
 	$(PY) -m eval_harness compare $(DEMO_DIR)/runs/majority $(DEMO_DIR)/runs/tiny-demo
+	@echo "== the space: http://127.0.0.1:7860 (Ctrl-C to stop) =="
+	$(PY) app.py --data-dir $(DEMO_DIR)/data
 
 # The shipped demo model, rebuilt from its seed: synthetic data, a tiny Qwen2.5-VL base with a
 # tokenizer trained on the train split, then the `tiny` recipe (every parameter trained) and

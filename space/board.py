@@ -47,6 +47,9 @@ def rows(sessions: sessionmaker[Session], board: str, task: str, setting: str = 
 def table(found: list[dict[str, Any]], shown: list[str] | None = None) -> pd.DataFrame:
     """The rows as the board's table: the primary metric with its CI, then the rest."""
     keys = [key for key, _, default in COLUMNS if (key in shown if shown else default)]
+    # Report metrics are empty on the classification task: leave out all-empty columns.
+    keys = [k for k in keys if k not in REPORT_COLUMNS or any(r.get(k) is not None
+                                                                for r in found)]
     headers = dict((key, header) for key, header, _ in COLUMNS)
     records = []
     for r in found:

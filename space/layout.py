@@ -117,8 +117,8 @@ def _board_tab(space: Space) -> Any:
     pick = gr.Dropdown(label="Row", choices=[], elem_id="board-pick")
     detail = gr.Markdown()
     with gr.Row():
-        per_class = gr.Plot(label="Per-class F1 (95% CI)")
-        heat = gr.Plot(label="Confusion matrix")
+        per_class = gr.Plot(label="Per-class F1 (95% CI)", elem_id="board-per-class")
+        heat = gr.Plot(label="Confusion matrix", elem_id="board-confusion")
     samples = gr.Dataframe(label="Per-sample answers (no reference shown)", max_height=300)
     gr.Markdown("### Two rows, paired on the same checkups")
     with gr.Row():
@@ -130,7 +130,8 @@ def _board_tab(space: Space) -> Any:
     outputs = [table, pick, a, b, found]
     for control in inputs:
         control.change(refresh, inputs, outputs)
-    gr.Timer(REFRESH_S).tick(refresh, inputs, outputs)  # new results show without restarts
+    # New results show without restarts; named, so the API (and the benchmark) can read it.
+    gr.Timer(REFRESH_S).tick(refresh, inputs, outputs, api_name="board_rows")
     pick.change(lambda row, board: board_logic.detail(space.sessions, row, board),
                 [pick, board], [detail, per_class, heat, samples])
     compare.click(lambda x, y, t: board_logic.comparison(space.sessions, x, y, t),

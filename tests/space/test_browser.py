@@ -90,6 +90,10 @@ def test_filter_the_board_and_open_a_rows_details(page) -> None:
     _choose(page, "board-pick", "Lingshu-32B-SFT")
     page.get_by_text("Reproduce:").wait_for()
     assert "pocket-dentist" in page.locator("body").inner_text()
+    # The per-class chart (with its CI whiskers) and the heat map are drawn.
+    page.locator("#board-per-class .js-plotly-plot").wait_for()
+    page.locator("#board-confusion .js-plotly-plot").wait_for()
+    assert page.locator("#board-per-class .errorbar").count() > 0
 
 
 def test_the_demo_runs_an_example_and_an_upload(page, space_server: RunningSpace) -> None:

@@ -1,0 +1,141 @@
+"""The space's speed: demo latency, the board table at 10,000 rows, cold start, and board
+reads while the demo is busy. Medians of --repeats, all in one run.
+
+Run: .venv/bin/python -m benchmarks.bench_space [--repeats 5]
+
+(a) Demo latency per checkup with the tiny-demo model: the class (score mode) and the
+    whole report, each its own call (goal: class <= 2 s). The report is not streamed yet,
+    so "first report token" is not measured; its whole time is printed instead.
+(b) The leaderboard tab's table (the DataFrame the page renders) from 10,000 ranked rows.
+(c) Cold start: `python app.py` with empty folders (data generated, board seeded) until
+    /gradio_api/info answers (goal <= 15 s).
+(d) Board reads through the app's API while a demo request is running, against the same
+    reads with the demo idle: the ratio of their medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+
+def demo_latency(repeats: int, data: Path) -> tuple[float, float]:
+    from eval_harness.api import load_split
+    from eval_harness.tasks.prompts import PromptOptions, build_request
+    from space.demo import DemoModel
+
+    model = DemoModel("tiny-demo")
+    checkups = load_split(data, "test", "en").checkups[:repeats]
+    backend = model.backend()  # loaded once, as after the first demo request
+    times: dict[str, list[float]] = {"code_cls": [], "code_report": []}
+    for checkup in checkups:
+        for task in times:
+            request = build_request(checkup, task, PromptOptions(max_images=8))
+            start = time.perf_counter()
+            backend.generate([request])
+            times[task].append(time.perf_counter() - start)
+    return statistics.median(times["code_cls"]), statistics.median(times["code_report"])
+
+
+def table_time(rows: int, repeats: int, folder: Path) -> float:
+    from benchmarks.bench_leaderboard import ranked_view
+    from leaderboard.store.database import open_store
+    from space import board
+
+    ranked_view(rows, 1, folder)  # builds the 10,000-row store
+    sessions = open_store(f"sqlite:///{folder / 'board.sqlite'}")
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        board.table(board.rows(sessions, "big", "code_cls"))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def start_app(home: Path) -> tuple[object, str, float]:
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.space.conftest import ROOT, _free_port
+
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False",
+           "GRADIO_TEMP_DIR": str(home / "gradio"),
+           "CODEBENCH_LEADERBOARD_DIR": str(home / "leaderboard"),
+           "CODEBENCH_DATA_DIR": str(home / "data")}
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port),
+                                "--no-worker"], env=env, cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/gradio_api/info", timeout=2):
+                return process, url, time.perf_counter() - start
+        except OSError:
+            time.sleep(0.1)
+
+
+def reads_while_busy(url: str, data: Path, repeats: int) -> tuple[float, float]:
+    from gradio_client import Client, handle_file
+
+    from eval_harness.api import load_split
+
+    client = Client(url, verbose=False)
+    args = ("code-test-600", "code_cls", "all", "all", None, ["model", "value"])
+
+    def read() -> float:
+        start = time.perf_counter()
+        client.predict(*args, api_name="/board_rows")
+        return time.perf_counter() - start
+
+    idle = statistics.median(read() for _ in range(repeats))
+    checkup = load_split(data, "test", "en").checkups[0]
+    images = [handle_file(str(p)) for p in checkup.photograph_paths]
+    busy = threading.Event()
+
+    def demo() -> None:
+        busy.set()
+        for _ in range(3):
+            Client(url, verbose=False).predict(images, [], 30, "", "pain",
+                                               api_name="/home_predict")
+        busy.clear()
+
+    worker = threading.Thread(target=demo)
+    worker.start()
+    busy.wait()
+    time.sleep(1.0)  # the model is loading or answering now
+    loaded = [read() for _ in range(repeats)]
+    worker.join()
+    return idle, statistics.median(loaded)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        home = Path(scratch)
+        process, url, cold = start_app(home)
+        try:
+            print(f"(c) cold start to a served page: {cold:.1f} s (goal <= 15)")
+            cls, report = demo_latency(args.repeats, home / "data")
+            print(f"(a) demo per checkup, tiny-demo: class {cls:.2f} s (goal <= 2), whole "
+                  f"report {report:.2f} s (not streamed yet)")
+            idle, busy = reads_while_busy(url, home / "data", args.repeats)
+            print(f"(d) board reads through the API: {idle * 1000:.0f} ms idle, "
+                  f"{busy * 1000:.0f} ms while the demo runs (ratio {busy / idle:.2f})")
+        finally:
+            process.terminate()
+        table = table_time(10_000, args.repeats, home)
+        print(f"(b) the board table from 10,000 rows: {table * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
