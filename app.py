@@ -26,6 +26,11 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkpoint", default=settings.checkpoint or "tiny-demo",
                         help="registry name or model folder for the demo "
                              "($CODEBENCH_CHECKPOINT)")
+    parser.add_argument("--adapter", default=None, help="a LoRA adapter folder for the "
+                        "demo's checkpoint")
+    parser.add_argument("--endpoint", default=None,
+                        help="an OpenAI-compatible server (e.g. vLLM running the fine-tuned "
+                             "Qwen2.5-VL) serving --checkpoint as its model name")
     parser.add_argument("--db", default=None, help="database URL ($CODEBENCH_DB_URL, else "
                         "SQLite in $CODEBENCH_LEADERBOARD_DIR)")
     parser.add_argument("--data-dir", type=Path, default=settings.data_dir,
@@ -54,7 +59,7 @@ def prepare(args: argparse.Namespace):
     from eval_harness.settings import Settings
     from leaderboard.seeds import DEMO_CHECKUPS, DEMO_SEED, ensure_seeded
     from leaderboard.store.database import open_store
-    from space.demo import DemoModel
+    from space.demo import DemoModel, comparison_model
     from space.layout import Space, build
 
     if not (args.data_dir / "complete_dataset.csv").is_file():
@@ -62,7 +67,9 @@ def prepare(args: argparse.Namespace):
     sessions = open_store(args.db)
     ensure_seeded(sessions)
     space = Space(sessions=sessions, folder=Settings.from_env().leaderboard_dir,
-                  data_dir=args.data_dir, model=DemoModel(args.checkpoint))
+                  data_dir=args.data_dir,
+                  model=DemoModel(args.checkpoint, args.adapter, args.endpoint),
+                  second=comparison_model())
     return space, build(space)
 
 

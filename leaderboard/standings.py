@@ -64,6 +64,8 @@ def standing_rows(board: str, submission_id: int, document: ResultsDocument) -> 
         columns: dict[str, Any] = {name: result.metrics[name].get("value")
                                    for name in REPORT_COLUMNS if name in result.metrics}
         columns["top_confusion"] = _top_confusion(result.tables)
+        for entry in result.tables.get("per_class", {}).get("all", []):
+            columns[f"f1:{entry['class']}"] = entry["f1"]  # the board's per-class columns
         columns["n_failed"] = result.n_failed
         rows.append(Standing(board_id=board, submission_id=submission_id, task=task,
                              metric=result.primary_metric, value=primary.get("value"),

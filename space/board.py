@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
+from eval_harness.labels.classes import CLASSES
 from leaderboard import charts, views
 from leaderboard.standings import REPORT_COLUMNS
 
@@ -22,6 +23,7 @@ COLUMNS: tuple[tuple[str, str, bool], ...] = (  # (key, header, shown by default
     ("params_billion", "Params (B)", True),
     ("open_weights", "Open weights", True),
     *((name, name, True) for name in REPORT_COLUMNS),
+    *((f"f1:{name}", f"F1 {name}", False) for name in CLASSES),
     ("top_confusion", "Top confusion", False),
     ("n_failed", "Failed answers", False),
     ("source", "Source", False),

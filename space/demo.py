@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,26 +32,61 @@ class UploadError(ValueError):
 
 @dataclass
 class DemoModel:
-    """A registry checkpoint (or model folder, or endpoint spec), loaded on first use."""
+    """What the demo runs, loaded on first use: a registry checkpoint name, a local
+    Qwen2.5-VL folder (with a LoRA ``adapter``), or an OpenAI-compatible ``endpoint``
+    (a vLLM server running the fine-tuned Qwen2.5-VL; GPT-4o) serving ``checkpoint``.
+    The endpoint's key comes from the environment (``OPENAI_API_KEY``), never from here."""
 
     checkpoint: str = "tiny-demo"
+    adapter: str | None = None
+    endpoint: str | None = None
     _backend: Any = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def describe(self) -> str:
-        if self.checkpoint == "tiny-demo":
+        if self.endpoint:
+            return f"`{self.checkpoint}` served at {self.endpoint}"
+        if self.checkpoint == "tiny-demo" and not self.adapter:
             return f"checkpoint `tiny-demo`: {NOT_CLINICAL}"
-        return f"checkpoint `{self.checkpoint}`"
+        adapter = f" with LoRA adapter `{self.adapter}`" if self.adapter else ""
+        return f"checkpoint `{self.checkpoint}`{adapter}"
 
     def backend(self) -> Any:
         with self._lock:  # one load, however many requests arrive at once
             if self._backend is None:
                 from eval_harness.models.registry import create_model
 
-                args = ({"model": self.checkpoint} if Path(self.checkpoint).is_dir()
-                        else {"checkpoint": self.checkpoint})
-                self._backend = create_model("hf", {**args, "cls_mode": "score"}, [], 0)
+                if self.endpoint:
+                    self._backend = create_model("openai", {"model": self.checkpoint,
+                                                            "base_url": self.endpoint}, [], 0)
+                else:
+                    args = ({"model": self.checkpoint} if Path(self.checkpoint).is_dir()
+                            else {"checkpoint": self.checkpoint})
+                    if self.adapter:
+                        args["adapter"] = self.adapter
+                    # Score mode: the six class probabilities, not one generated name.
+                    self._backend = create_model("hf", {**args, "cls_mode": "score"}, [], 0)
             return self._backend
+
+
+def comparison_model() -> DemoModel | None:
+    """GPT-4o beside the demo, as in the paper's comparison, where a key is configured:
+    ``OPENAI_API_KEY`` (with ``CODEBENCH_OPENAI_BASE_URL`` for another OpenAI-compatible
+    server). None otherwise; the page then says how to enable it."""
+    import os
+
+    from eval_harness.settings import Settings
+
+    if not os.environ.get("OPENAI_API_KEY"):
+        return None
+    endpoint = Settings.from_env().openai_base_url or "https://api.openai.com/v1"
+    return DemoModel(os.environ.get("CODEBENCH_COMPARE_MODEL", "gpt-4o"), endpoint=endpoint)
+
+
+ENABLE_COMPARISON = ("To see GPT-4o's answer to the same checkup beside this one, start the "
+                     "space with `OPENAI_API_KEY` set (and `CODEBENCH_OPENAI_BASE_URL` for "
+                     "another OpenAI-compatible server; `CODEBENCH_COMPARE_MODEL` to pick "
+                     "its model).")
 
 
 def _checkup(folder: Path, photos: list[str], radios: list[str], age: float | None,
@@ -89,9 +125,33 @@ def stage_uploads(photos: list[str] | None, radios: list[str] | None, folder: Pa
 
 
 def run_demo(model: DemoModel, photos: list[str] | None, radios: list[str] | None,
-             age: float | None, gender: str | None, complaint: str) -> dict[str, Any]:
-    """Class probabilities and the report for one uploaded checkup; the uploads' private
-    copies are deleted before this returns, whatever happens."""
+             age: float | None, gender: str | None, complaint: str,
+             second: DemoModel | None = None) -> dict[str, Any]:
+    """Class probabilities and the whole report for one uploaded checkup (and, with
+    ``second``, that model's answer under "second"): the last value ``stream_demo``
+    yields. The uploads' private copies are deleted before this returns."""
+    *_, last = stream_demo(model, photos, radios, age, gender, complaint, second)
+    return last
+
+
+def _answer(model: DemoModel, requests: list) -> dict[str, Any]:
+    from eval_harness.tasks.class_answers import extract_class
+
+    cls, report = model.backend().generate(requests)
+    if cls.failed or report.failed:
+        raise UploadError(f"{model.describe()} failed: {cls.error or report.error}")
+    # An endpoint names a class in words; the harness's extraction reads which one.
+    named = cls.text if cls.scores else (extract_class(cls.text).label or cls.text)
+    return {"class": named, "probabilities": cls.scores or ({named: 1.0} if named else {}),
+            "report": report.text or ""}
+
+
+def stream_demo(model: DemoModel, photos: list[str] | None, radios: list[str] | None,
+                age: float | None, gender: str | None, complaint: str,
+                second: DemoModel | None = None) -> Iterator[dict[str, Any]]:
+    """As ``run_demo``, but the report arrives as it is written: each yielded value is
+    the whole answer so far (the class first, then the growing report, then the
+    comparison model's answer). The uploads' copies are deleted when it ends."""
     from eval_harness.tasks.prompts import PromptOptions, build_request
 
     folder = Path(tempfile.mkdtemp(prefix="codebench-demo-"))
@@ -99,11 +159,21 @@ def run_demo(model: DemoModel, photos: list[str] | None, radios: list[str] | Non
         photo_names, radio_names = stage_uploads(photos, radios, folder)
         checkup = _checkup(folder, photo_names, radio_names, age, gender, complaint)
         options = PromptOptions(max_images=MAX_IMAGES)
-        requests = [build_request(checkup, task, options) for task in ("code_cls",
-                                                                       "code_report")]
-        cls, report = model.backend().generate(requests)
+        cls_request, report_request = (build_request(checkup, task, options)
+                                       for task in ("code_cls", "code_report"))
+        backend = model.backend()
+        if not hasattr(backend, "stream"):  # an endpoint: one whole answer
+            answer = _answer(model, [cls_request, report_request])
+        else:
+            (cls,) = backend.generate([cls_request])
+            if cls.failed:
+                raise UploadError(f"{model.describe()} failed: {cls.error}")
+            answer = {"class": cls.text, "probabilities": cls.scores or {}, "report": ""}
+            for text in backend.stream(report_request):
+                answer["report"] = text
+                yield dict(answer)
+        yield dict(answer)
+        if second is not None:
+            yield answer | {"second": _answer(second, [cls_request, report_request])}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    if cls.failed or report.failed:
-        raise UploadError(f"the model failed: {cls.error or report.error}")
-    return {"class": cls.text, "probabilities": cls.scores or {}, "report": report.text or ""}

@@ -6,6 +6,7 @@ No `from __future__ import annotations` here: Gradio reads the `gr.Request` anno
 handler at runtime to pass the request in.
 """
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from space import board as board_logic
 from space import submit as submit_logic
 from space.about import about_markdown
-from space.demo import DemoModel, UploadError, run_demo
+from space.demo import ENABLE_COMPARISON, DemoModel, UploadError, run_demo, stream_demo
 from space.highlight import highlighted
 
 BOARDS = ("code-test-600", "synthetic-demo")
@@ -30,21 +31,30 @@ class Space:
     folder: Path  # the leaderboard folder (stored submissions)
     data_dir: Path  # the synthetic benchmark (examples, the demo's board)
     model: DemoModel
+    second: DemoModel | None = None  # GPT-4o (or another endpoint) beside it, if configured
+
+
+def _shown(answer: dict) -> tuple:
+    return answer["probabilities"] or {answer["class"]: 1.0}, highlighted(answer["report"])
 
 
 def _demo_outputs(space: Space, photos, radios, age, gender, complaint):
+    """Yields the whole view each time the report grows (Gradio streams a generator)."""
     import gradio as gr
 
+    waiting = ({}, []) if space.second else ()
     try:
-        answer = run_demo(space.model, photos, radios, age, gender, complaint)
+        for answer in stream_demo(space.model, photos, radios, age, gender, complaint,
+                                  space.second):
+            yield _shown(answer) + (_shown(answer["second"]) if "second" in answer
+                                    else waiting)
     except UploadError as error:
         raise gr.Error(str(error)) from None
-    return (answer["probabilities"] or {answer["class"]: 1.0},
-            highlighted(answer["report"]))
 
 
 def _demo_panel(space: Space, prefix: str) -> None:
-    """Upload fields, a run button, the class probabilities and the highlighted report."""
+    """Upload fields, a run button, the class probabilities and the highlighted report
+    (and the comparison model's, side by side, where one is configured)."""
     import gradio as gr
 
     gr.Markdown(f"**Model:** {space.model.describe()}.")
@@ -57,12 +67,22 @@ def _demo_panel(space: Space, prefix: str) -> None:
         gender = gr.Dropdown(["", "Female", "Male"], label="Gender", value="")
     complaint = gr.Textbox(label="Chief complaint", lines=2)
     run = gr.Button("Run the model", variant="primary", elem_id=f"{prefix}-run")
-    probabilities = gr.Label(label="Predicted class", num_top_classes=6,
-                             elem_id=f"{prefix}-class")
-    report = gr.HighlightedText(label="Diagnostic report (labeler findings highlighted)",
-                                combine_adjacent=False, elem_id=f"{prefix}-report")
-    run.click(lambda *a: _demo_outputs(space, *a), [photos, radios, age, gender, complaint],
-              [probabilities, report], concurrency_limit=1, concurrency_id="model",
+    outputs = []
+    with gr.Row():
+        for model, key in ((space.model, "class"), (space.second, "second")):
+            if model is None:
+                continue
+            with gr.Column():
+                outputs.append(gr.Label(label=f"Predicted class: {model.checkpoint}",
+                                        num_top_classes=6, elem_id=f"{prefix}-{key}"))
+                outputs.append(gr.HighlightedText(
+                    label=f"Report by {model.checkpoint} (labeler findings highlighted)",
+                    combine_adjacent=False, elem_id=f"{prefix}-{key}-report"))
+    if space.second is None:
+        gr.Markdown(ENABLE_COMPARISON)
+    # A partial, not a lambda: Gradio streams only what it sees is a generator function.
+    run.click(functools.partial(_demo_outputs, space), [photos, radios, age, gender, complaint],
+              outputs, concurrency_limit=1, concurrency_id="model",
               api_name=f"{prefix}_predict")
 
 
@@ -87,8 +107,7 @@ def _run_example(space: Space, checkup_id: str):
                       [str(p) for p in checkup.radiograph_paths], checkup.age, checkup.gender,
                       checkup.texts["chief_complaint"])
     reference = f"**Reference class:** {checkup.primary}\n\n{checkup.reference_report}"
-    return (answer["probabilities"] or {answer["class"]: 1.0}, highlighted(answer["report"]),
-            reference)
+    return (*_shown(answer), reference)
 
 
 def _board_tab(space: Space) -> Any:

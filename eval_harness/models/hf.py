@@ -13,6 +13,7 @@ import re
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -381,6 +382,31 @@ class HFBackend:
             self._free_memory()
         # The batch failed as a whole: retry one at a time so only the culprit fails.
         return [(i, self._guarded(self._generate_one, r, imgs)) for i, r, imgs in items]
+
+    def stream(self, request: Request) -> Iterator[str]:
+        """The greedy answer to one request as it grows, token by token (the demo's live
+        report): the last value equals what ``generate`` answers."""
+        from transformers import TextIteratorStreamer
+
+        images = self._load_images(request)
+        inputs = self._encode([self._prompt(request, len(images))], images)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True,
+                                        skip_special_tokens=True)
+
+        def run() -> None:
+            with self._torch.inference_mode():
+                self.model.generate(**inputs, do_sample=False, num_beams=1,
+                                    max_new_tokens=request.max_new_tokens, streamer=streamer,
+                                    pad_token_id=self.tokenizer.pad_token_id,
+                                    eos_token_id=self.tokenizer.eos_token_id)
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        text = ""
+        for piece in streamer:
+            text += piece
+            yield text.strip()
+        worker.join()
 
     def _generate_one(self, request: Request, images: list[Image.Image]) -> Response:
         return Response(text=self._run_generate([(request, images)])[0])

@@ -105,7 +105,7 @@ def test_the_demo_runs_an_example_and_an_upload(page, space_server: RunningSpace
     page.locator("#home-photos").get_by_text(checkup.photographs[0][-6:]).first.wait_for()
     page.locator("#home-run").click()
     page.locator("#home-class").get_by_text(CLASS_NAMES).first.wait_for()
-    page.locator("#home-report").get_by_text("Diagnosis").first.wait_for()
+    page.locator("#home-class-report").get_by_text("Diagnosis").first.wait_for()
     _open_tab(page, "Demo")
     _choose(page, "demo-example", checkup.checkup_id)
     page.locator("#demo-run-example").click()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import tempfile
 from pathlib import Path
 
@@ -52,14 +54,23 @@ def test_uploads_are_checked_with_plain_reasons(tmp_path: Path) -> None:
     assert (photos, radios) == (["01.png"], ["01.png"])
 
 
-def test_demo_answers_and_leaves_no_copy_of_the_uploads(synth_dir: Path) -> None:
+def test_demo_answers_and_leaves_no_copy_of_the_uploads(synth_dir: Path,
+                                                        monkeypatch) -> None:
     from eval_harness.data.load import load_checkups
+    from space import demo
 
+    made: list[Path] = []  # the request's private folder (other processes make their own)
+    original = tempfile.mkdtemp
+
+    def mkdtemp(**kwargs) -> str:
+        made.append(Path(original(**kwargs)))
+        return str(made[-1])
+
+    monkeypatch.setattr(demo.tempfile, "mkdtemp", mkdtemp)
     checkup = next(c for c in load_checkups(synth_dir) if c.split == "test")
-    before = set(Path(tempfile.gettempdir()).glob("codebench-demo-*"))
     answer = run_demo(DemoModel("tiny-demo"), [str(p) for p in checkup.photograph_paths],
                       [str(p) for p in checkup.radiograph_paths], 40, "Female", "toothache")
-    assert set(Path(tempfile.gettempdir()).glob("codebench-demo-*")) == before
+    assert len(made) == 1 and not made[0].exists()
     assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
     assert answer["class"] == max(answer["probabilities"], key=answer["probabilities"].get)
     assert "Diagnosis:" in answer["report"]
@@ -79,6 +90,9 @@ def test_board_table_detail_and_download(seeded) -> None:
                                                             "95% CI"]
     assert board.table(found, ["model", "top_confusion"]).columns.tolist() == [
         "Model", "Top confusion"]
+    per_class = board.table(found, ["model", "f1:Pulpitis"])  # behind the column picker
+    assert per_class.columns.tolist() == ["Model", "F1 Pulpitis"]
+    assert per_class["F1 Pulpitis"].between(0, 1).all()
     text, per_class, heat, samples = board.detail(seeded, found[0]["id"], "code-test-600")
     assert "Reproduce:" in text and "pocket-dentist" in text
     assert per_class is not None and heat is not None
@@ -123,3 +137,45 @@ def test_about_lists_every_metric_with_its_signature() -> None:
     text = about_markdown()
     assert "| code_cls | `macro_f1` |" in text and "sacrebleu" in text
     assert "*rank upper" in text and "Holm" in text  # the ranking rule, from its module
+
+
+def test_a_configured_endpoint_answers_beside_the_demo_model(synth_dir: Path,
+                                                             monkeypatch) -> None:
+    # GPT-4o stood in by a fake OpenAI-compatible server; the key only in the environment.
+    from eval_harness.data.load import load_checkups
+    from space.demo import comparison_model
+    from tests.fake_openai_server import FakeOpenAIServer
+
+    def answer(body: dict) -> str:
+        asks_report = "diagnostic report" in json.dumps(body)
+        return ("Diagnosis: Chronic pulpitis (K04.003)." if asks_report
+                else "The answer is Pulpitis.")
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert comparison_model() is None  # the page then says how to enable it
+    checkup = next(c for c in load_checkups(synth_dir) if c.split == "test")
+    with FakeOpenAIServer(answer=answer, expected_key="sk-test") as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("CODEBENCH_OPENAI_BASE_URL", server.base_url)
+        second = comparison_model()
+        assert second is not None and second.checkpoint == "gpt-4o"
+        both = run_demo(DemoModel("tiny-demo"), [str(p) for p in checkup.photograph_paths],
+                        [], None, None, "", second=second)
+    assert both["second"]["class"] == "Pulpitis"
+    assert both["second"]["probabilities"] == {"Pulpitis": 1.0}
+    assert "K04.003" in both["second"]["report"]
+    assert sum(both["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_the_report_streams_and_ends_as_the_whole_answer(synth_dir: Path) -> None:
+    from eval_harness.data.load import load_checkups
+    from space.demo import stream_demo
+
+    checkup = next(c for c in load_checkups(synth_dir) if c.split == "test")
+    photos = [str(p) for p in checkup.photograph_paths]
+    model = DemoModel("tiny-demo")
+    steps = [a["report"] for a in stream_demo(model, photos, [], None, None, "")]
+    whole = run_demo(model, photos, [], None, None, "")["report"]
+    assert len(steps) > 5 and steps[-1] == whole  # greedy: streamed = generated
+    assert all(later.startswith(earlier.rstrip()) for earlier, later in
+               itertools.pairwise(steps) if earlier)
