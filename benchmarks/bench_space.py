@@ -3,9 +3,9 @@ reads while the demo is busy. Medians of --repeats, all in one run.
 
 Run: .venv/bin/python -m benchmarks.bench_space [--repeats 5]
 
-(a) Demo latency per checkup with the tiny-demo model: the class (score mode) and the
-    whole report, each its own call (goal: class <= 2 s). The report is not streamed yet,
-    so "first report token" is not measured; its whole time is printed instead.
+(a) Demo latency per checkup with the tiny-demo model: the class (score mode), the first
+    streamed piece of the report and the whole report (goals: class <= 2 s, first report
+    token <= 1 s).
 (b) The leaderboard tab's table (the DataFrame the page renders) from 10,000 ranked rows.
 (c) Cold start: `python app.py` with empty folders (data generated, board seeded) until
     /gradio_api/info answers (goal <= 15 s).
@@ -23,22 +23,24 @@ import time
 from pathlib import Path
 
 
-def demo_latency(repeats: int, data: Path) -> tuple[float, float]:
+def demo_latency(repeats: int, data: Path) -> tuple[float, float, float]:
     from eval_harness.api import load_split
     from eval_harness.tasks.prompts import PromptOptions, build_request
     from space.demo import DemoModel
 
-    model = DemoModel("tiny-demo")
-    checkups = load_split(data, "test", "en").checkups[:repeats]
-    backend = model.backend()  # loaded once, as after the first demo request
-    times: dict[str, list[float]] = {"code_cls": [], "code_report": []}
-    for checkup in checkups:
-        for task in times:
-            request = build_request(checkup, task, PromptOptions(max_images=8))
-            start = time.perf_counter()
-            backend.generate([request])
-            times[task].append(time.perf_counter() - start)
-    return statistics.median(times["code_cls"]), statistics.median(times["code_report"])
+    backend = DemoModel("tiny-demo").backend()  # loaded once, as after the first request
+    cls, first, whole = [], [], []
+    for checkup in load_split(data, "test", "en").checkups[:repeats]:
+        options = PromptOptions(max_images=8)
+        start = time.perf_counter()
+        backend.generate([build_request(checkup, "code_cls", options)])
+        cls.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        for n, _ in enumerate(backend.stream(build_request(checkup, "code_report", options))):
+            if n == 0:
+                first.append(time.perf_counter() - start)
+        whole.append(time.perf_counter() - start)
+    return statistics.median(cls), statistics.median(first), statistics.median(whole)
 
 
 def table_time(rows: int, repeats: int, folder: Path) -> float:
@@ -125,9 +127,9 @@ def main() -> None:
         process, url, cold = start_app(home)
         try:
             print(f"(c) cold start to a served page: {cold:.1f} s (goal <= 15)")
-            cls, report = demo_latency(args.repeats, home / "data")
-            print(f"(a) demo per checkup, tiny-demo: class {cls:.2f} s (goal <= 2), whole "
-                  f"report {report:.2f} s (not streamed yet)")
+            cls, first, report = demo_latency(args.repeats, home / "data")
+            print(f"(a) demo per checkup, tiny-demo: class {cls:.2f} s (goal <= 2), first "
+                  f"report token {first:.2f} s (goal <= 1), whole report {report:.2f} s")
             idle, busy = reads_while_busy(url, home / "data", args.repeats)
             print(f"(d) board reads through the API: {idle * 1000:.0f} ms idle, "
                   f"{busy * 1000:.0f} ms while the demo runs (ratio {busy / idle:.2f})")

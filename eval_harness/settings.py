@@ -24,6 +24,7 @@ PEER_RUNS = "CODEBENCH_PEER_RUNS"
 CHECKPOINTS = "CODEBENCH_CHECKPOINTS"
 LEADERBOARD_DIR = "CODEBENCH_LEADERBOARD_DIR"
 CODE_DIR = "CODEBENCH_CODE_DIR"
+COMPARE_MODEL = "CODEBENCH_COMPARE_MODEL"
 
 #: name -> (default shown to people, what it does); the README table mirrors this.
 VARIABLES: dict[str, tuple[str, str]] = {
@@ -34,6 +35,8 @@ VARIABLES: dict[str, tuple[str, str]] = {
              "leaderboard database URL, e.g. postgresql+psycopg://host/db"),
     CODE_DIR: ("unset", "the real COde folder: lets code-test-600 take submissions keyed by "
                         "checkup id (else position ids 00000-00599 only)"),
+    COMPARE_MODEL: ("gpt-4o", "the model the space's demo asks beside its own where "
+                              "OPENAI_API_KEY is set"),
     LEADERBOARD_DIR: ("build/leaderboard",
                       "leaderboard folder: its SQLite database when no database URL is set"),
     OPENAI_BASE_URL: ("unset (api.openai.com)",
@@ -75,6 +78,7 @@ class Settings:
     checkpoints: Path | None = None
     leaderboard_dir: Path = DEFAULT_LEADERBOARD_DIR
     code_dir: Path | None = None
+    compare_model: str = "gpt-4o"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -89,6 +93,7 @@ class Settings:
             checkpoints=_path(env, CHECKPOINTS),
             leaderboard_dir=_path(env, LEADERBOARD_DIR) or DEFAULT_LEADERBOARD_DIR,
             code_dir=_path(env, CODE_DIR),
+            compare_model=_text(env, COMPARE_MODEL) or "gpt-4o",
         )
 
 

@@ -79,8 +79,9 @@ def comparison_model() -> DemoModel | None:
 
     if not os.environ.get("OPENAI_API_KEY"):
         return None
-    endpoint = Settings.from_env().openai_base_url or "https://api.openai.com/v1"
-    return DemoModel(os.environ.get("CODEBENCH_COMPARE_MODEL", "gpt-4o"), endpoint=endpoint)
+    settings = Settings.from_env()
+    endpoint = settings.openai_base_url or "https://api.openai.com/v1"
+    return DemoModel(settings.compare_model, endpoint=endpoint)
 
 
 ENABLE_COMPARISON = ("To see GPT-4o's answer to the same checkup beside this one, start the "

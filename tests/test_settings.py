@@ -60,13 +60,15 @@ def test_every_codebench_variable_is_a_setting_and_read_only_there() -> None:
     readers = re.compile(r"(environ(\.get)?\s*[\[(]|getenv\()\s*['\"]CODEBENCH_")
     found: set[str] = set()
     stray: list[str] = []
-    for path in _sources(LIBRARY, ROOT / "app.py", ROOT / "scripts"):
+    for path in _sources(LIBRARY, ROOT / "app.py", ROOT / "scripts", ROOT / "leaderboard",
+                         ROOT / "space"):
         text = path.read_text(encoding="utf-8")
         found |= set(pattern.findall(text))
         name = path.relative_to(ROOT).as_posix()
         if path.parent == LIBRARY and path.name == "settings.py":
             continue
-        if name.startswith("eval_harness/") and readers.search(text) and name not in PENDING:
+        if name.startswith(("eval_harness/", "leaderboard/", "space/")) \
+                and readers.search(text) and name not in PENDING:
             stray.append(name)
     assert found <= set(settings.VARIABLES), found - set(settings.VARIABLES)
     assert not stray, f"read CODEBENCH_* through eval_harness.settings instead: {stray}"
