@@ -5,6 +5,7 @@ rank bounds from ``standings``). Nothing here returns a reference report or clas
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -207,3 +208,23 @@ def queue_rows(session: Session, limit: int = 50) -> list[dict[str, Any]]:
              "waiting_s": waited(s) if s.status in ("pending", "running") else None,
              "failure": s.failure_category, "log": (s.failure_log or "")[-500:] or None}
             for s in subs]
+
+
+def prediction_text(session: Session, submission_id: int, task: str, sample_id: str,
+                    folder: Path) -> str | None:
+    """A row's own answer to one sample, from its stored predictions file; None where
+    the text was not kept (the published runs keep only their scores here)."""
+    import json
+
+    s = session.get(Submission, submission_id)
+    name = (s.payload or {}).get("predictions") if s is not None else None
+    path = folder / "submissions" / str(name)
+    if not name or not path.is_file():
+        return None
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                obj = json.loads(line)
+                if obj.get("id") == sample_id and obj.get("task") == task:
+                    return obj.get("prediction")
+    return None

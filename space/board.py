@@ -116,3 +116,40 @@ def csv_download(found: list[dict[str, Any]], board: str, task: str) -> str:
     path = folder / f"{board}-{task}.csv"
     path.write_text(views.to_csv(found), encoding="utf-8")
     return str(path)
+
+
+def sample_ids(sessions: sessionmaker[Session], row_id: int | None, task: str) -> list[str]:
+    if not row_id:
+        return []
+    with sessions() as session:
+        return [s["id"] for s in views.own_samples(session, int(row_id), task)]
+
+
+def sample_view(sessions: sessionmaker[Session], folder: Path, row_id: int | None, task: str,
+                sample_id: str | None) -> tuple[str, list[tuple[str, str | None]]]:
+    """One answer of a row: its text with the labeler's findings highlighted, and whether
+    it was right (never the reference)."""
+    from space.highlight import highlighted
+
+    if not row_id or not sample_id:
+        return "Pick a row and a checkup.", []
+    with sessions() as session:
+        sample = next((s for s in views.own_samples(session, int(row_id), task)
+                       if s["id"] == sample_id), None)
+        text = views.prediction_text(session, int(row_id), task, sample_id, folder)
+    if sample is None:
+        return f"No {task} answer for checkup {sample_id}.", []
+    if task == "code_cls":
+        verdict = "right" if sample.get("correct") else "wrong"
+        summary = (f"Answer read as **{sample.get('extracted') or 'no class'}**: {verdict} "
+                   f"({sample.get('status')}).")
+    else:
+        findings = sample.get("diagnosis", {}).get("findings", {})
+        right = sample.get("metrics", {}).get("primary_class_accuracy")
+        summary = (f"Six-class reading {'right' if right else 'wrong'}; findings shared with "
+                   f"the reference: {', '.join(findings.get('tp', [])) or 'none'}; findings "
+                   f"it added: {', '.join(findings.get('fp', [])) or 'none'}.")
+    if text is None:
+        return (summary + "\n\n*The answer's text is not kept for this row (published runs "
+                "keep scores only).*", [])
+    return summary, highlighted(text)

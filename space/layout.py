@@ -139,6 +139,11 @@ def _board_tab(space: Space) -> Any:
         per_class = gr.Plot(label="Per-class F1 (95% CI)", elem_id="board-per-class")
         heat = gr.Plot(label="Confusion matrix", elem_id="board-confusion")
     samples = gr.Dataframe(label="Per-sample answers (no reference shown)", max_height=300)
+    with gr.Row():
+        sample = gr.Dropdown(label="One answer in full", choices=[], elem_id="board-sample")
+        sample_summary = gr.Markdown(elem_id="board-sample-summary")
+    sample_text = gr.HighlightedText(label="The answer, labeler findings highlighted",
+                                     combine_adjacent=False)
     gr.Markdown("### Two rows, paired on the same checkups")
     with gr.Row():
         a = gr.Dropdown(label="Row A", choices=[])
@@ -153,6 +158,11 @@ def _board_tab(space: Space) -> Any:
     gr.Timer(REFRESH_S).tick(refresh, inputs, outputs, api_name="board_rows")
     pick.change(lambda row, board: board_logic.detail(space.sessions, row, board),
                 [pick, board], [detail, per_class, heat, samples])
+    pick.change(lambda row, t: gr.update(choices=board_logic.sample_ids(space.sessions, row, t),
+                                         value=None), [pick, task], sample)
+    sample.change(lambda row, t, sid: board_logic.sample_view(space.sessions, space.folder,
+                                                              row, t, sid),
+                  [pick, task, sample], [sample_summary, sample_text])
     compare.click(lambda x, y, t: board_logic.comparison(space.sessions, x, y, t),
                   [a, b, task], paired)
     download.click(board_logic.csv_download, [found, board, task], download)

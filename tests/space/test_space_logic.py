@@ -179,3 +179,32 @@ def test_the_report_streams_and_ends_as_the_whole_answer(synth_dir: Path) -> Non
     assert len(steps) > 5 and steps[-1] == whole  # greedy: streamed = generated
     assert all(later.startswith(earlier.rstrip()) for earlier, later in
                itertools.pairwise(steps) if earlier)
+
+
+def test_one_answer_in_full_shows_its_text_and_findings_never_the_reference(
+        synth_dir: Path, tmp_path: Path, monkeypatch, seeded) -> None:
+    from eval_harness.api import load_split
+    from eval_harness.tasks.base import ScoreOptions
+    from leaderboard.worker import work
+
+    monkeypatch.setenv("CODEBENCH_DATA_DIR", str(synth_dir))
+    sessions = open_store(f"sqlite:///{tmp_path / 'lb.sqlite'}")
+    test = load_split(synth_dir, "test", "en").checkups
+    answers = tmp_path / "reports.jsonl"
+    answers.write_text("".join(json.dumps({"id": c.checkup_id, "task": "code_report",
+                                           "prediction": "Diagnosis: Chronic pulpitis."})
+                               + "\n" for c in test))
+    message = submit.submit(sessions, tmp_path, "synthetic-demo", str(answers), "",
+                            {"model_name": "m", "submitter": "ann"})
+    assert "Queued" in message
+    work(sessions, tmp_path, once=True, options=ScoreOptions(embeddings=False, resamples=20))
+    ids = board.sample_ids(sessions, 1, "code_report")
+    summary, pieces = board.sample_view(sessions, tmp_path, 1, "code_report", ids[0])
+    assert "Six-class reading" in summary
+    assert any(label and label.startswith("affirmed:") and label.endswith("(Pulpitis)")
+               for _, label in pieces)
+    assert test[0].reference_report not in summary + "".join(t for t, _ in pieces)
+    # A published run keeps its scores only: the viewer says so instead of guessing.
+    published = board.rows(seeded, "code-test-600", "code_report")[0]["id"]
+    summary, pieces = board.sample_view(seeded, tmp_path, published, "code_report", "00000")
+    assert "not kept" in summary and pieces == []
