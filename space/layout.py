@@ -50,6 +50,20 @@ def _demo_outputs(space: Space, photos, radios, age, gender, complaint):
                                     else waiting)
     except UploadError as error:
         raise gr.Error(str(error)) from None
+    finally:
+        forget_uploads([*(photos or []), *(radios or [])])
+
+
+def forget_uploads(paths: list[str]) -> None:
+    """Patient images leave the disk with their request: delete Gradio's cached copy of
+    each upload (only files inside Gradio's upload folder, never anything else)."""
+    import os
+    import tempfile
+
+    cache = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+    for path in map(Path, paths):
+        if path.resolve().is_relative_to(cache.resolve()) and path.is_file():
+            path.unlink()
 
 
 def _demo_panel(space: Space, prefix: str) -> None:

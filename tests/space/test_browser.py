@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,6 +107,14 @@ def test_the_demo_runs_an_example_and_an_upload(page, space_server: RunningSpace
     page.locator("#home-run").click()
     page.locator("#home-class").get_by_text(CLASS_NAMES).first.wait_for()
     page.locator("#home-class-report").get_by_text("Diagnosis").first.wait_for()
+    # The uploaded patient images leave the disk when their request ends (the report may
+    # still be streaming when "Diagnosis" shows: wait for the end, then look).
+    cached = space_server.log.parent / "gradio"
+    names = {Path(p).name for p in checkup.photographs}
+    deadline = time.monotonic() + 30
+    while [p for p in cached.rglob("*") if p.name in names]:
+        assert time.monotonic() < deadline, "uploaded images still on disk after 30 s"
+        time.sleep(0.2)
     _open_tab(page, "Demo")
     _choose(page, "demo-example", checkup.checkup_id)
     page.locator("#demo-run-example").click()
