@@ -75,15 +75,19 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def _list(args: argparse.Namespace) -> int:
+def _ranked(args: argparse.Namespace, **filters) -> list[dict]:
+    """The board's ranked rows; an unknown board is a usage error naming the boards."""
     from leaderboard.views import ranked
 
-    sessions = _sessions(args)
-    with sessions() as session:
+    with _sessions(args)() as session:
         try:
-            rows = ranked(session, args.board, args.task, setting=args.setting)
+            return ranked(session, args.board, args.task, **filters)
         except LookupError as error:
             raise UsageError(str(error.args[0])) from None
+
+
+def _list(args: argparse.Namespace) -> int:
+    rows = _ranked(args, setting=args.setting)
     if args.json:
         print(json.dumps(rows, indent=1, default=str))
         return 0
@@ -188,13 +192,9 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from leaderboard.views import ranked, to_csv
+    from leaderboard.views import to_csv
 
-    with _sessions(args)() as session:
-        try:
-            rows = ranked(session, args.board, args.task)
-        except LookupError as error:
-            raise UsageError(str(error.args[0])) from None
+    rows = _ranked(args)
     text = (json.dumps(rows, indent=1, default=str) + "\n" if args.format == "json"
             else to_csv(rows))
     if args.output:
