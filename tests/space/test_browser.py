@@ -101,9 +101,8 @@ def test_the_demo_runs_an_example_and_an_upload(page, space_server: RunningSpace
     from eval_harness.data.load import load_checkups
 
     checkup = next(c for c in load_checkups(space_server.data_dir) if c.split == "test")
-    page.locator("#home-photos input[type=file]").set_input_files(
-        [str(p) for p in checkup.photograph_paths])
-    page.locator("#home-photos").get_by_text(checkup.photographs[0][-6:]).first.wait_for()
+    _upload(page, "home-photos", [str(p) for p in checkup.photograph_paths],
+            checkup.photographs[0][-6:])
     page.locator("#home-run").click()
     page.locator("#home-class").get_by_text(CLASS_NAMES).first.wait_for()
     page.locator("#home-class-report").get_by_text("Diagnosis").first.wait_for()
@@ -122,13 +121,29 @@ def test_the_demo_runs_an_example_and_an_upload(page, space_server: RunningSpace
     page.locator("#example-class").get_by_text(CLASS_NAMES).first.wait_for()
 
 
+def _upload(page, elem_id: str, paths: list[str], shown: str) -> None:
+    """Set a file input and wait until the component shows the file. On a loaded
+    machine a tab's components can still be re-rendering when the first file is set
+    (it is then dropped): set it again, up to three times."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(3):
+        page.locator(f"#{elem_id} input[type=file]").set_input_files(paths)
+        try:
+            page.locator(f"#{elem_id}").get_by_text(shown).first.wait_for(timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+
+
 def _submit_file(page, path: Path) -> None:
     _open_tab(page, "Submit")
+    page.locator("#submit-send").wait_for()
     page.locator("#submit-model-name textarea, #submit-model-name input").first.fill(
         "browser-model")
     page.locator("#submit-submitter textarea, #submit-submitter input").first.fill("pat")
-    page.locator("#submit-file input[type=file]").set_input_files(str(path))
-    page.locator("#submit-file").get_by_text(path.name).wait_for()
+    _upload(page, "submit-file", [str(path)], path.name)
     page.locator("#submit-send").click()
 
 
