@@ -122,19 +122,19 @@ def test_the_demo_runs_an_example_and_an_upload(page, space_server: RunningSpace
 
 
 def _upload(page, elem_id: str, paths: list[str], shown: str) -> None:
-    """Set a file input and wait until the component shows the file. On a loaded
-    machine a tab's components can still be re-rendering when the first file is set
-    (it is then dropped): set it again, up to three times."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    for attempt in range(3):
-        page.locator(f"#{elem_id} input[type=file]").set_input_files(paths)
-        try:
-            page.locator(f"#{elem_id}").get_by_text(shown).first.wait_for(timeout=20_000)
-            return
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
+    """Set a file input and wait (uploads are slow on a loaded machine) until the
+    component shows the file. A tab still re-rendering can drop the first file: while
+    the empty input is still there after 20 s, set it again."""
+    box = page.locator(f"#{elem_id}")
+    empty = box.locator("input[type=file]")
+    empty.set_input_files(paths)
+    last_set, deadline = time.monotonic(), time.monotonic() + 120
+    while not box.get_by_text(shown).count():
+        assert time.monotonic() < deadline, f"{shown} never appeared in #{elem_id}"
+        if time.monotonic() - last_set > 20 and empty.count():
+            empty.set_input_files(paths)
+            last_set = time.monotonic()
+        time.sleep(0.25)
 
 
 def _submit_file(page, path: Path) -> None:
