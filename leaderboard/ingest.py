@@ -86,19 +86,14 @@ def compare_with_board(session: Session, submission: Submission, scored: Scored)
             except DataError:
                 continue  # a task without per-sample primary values (none today)
             session.add(Comparison(board_id=submission.board_id, task=task,
-                                   metric=result_metric(task), a_id=submission.id,
+                                   metric=scored.document.tasks[task].primary_metric,
+                                   a_id=submission.id,
                                    b_id=other, delta=result.delta,
                                    share_a_better=result.share_a_better,
                                    share_b_better=result.share_b_better,
                                    n_resamples=result.n_resamples))
             stored += 1
     return stored
-
-
-def result_metric(task: str) -> str:
-    from eval_harness.tasks import get_task
-
-    return get_task(task).primary_metric
 
 
 def record_scored(session: Session, submission: Submission, scored: Scored, *,

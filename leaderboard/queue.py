@@ -55,8 +55,7 @@ def claim(session: Session, worker: str, lease: timedelta = LEASE) -> Submission
         return None
     session.add(Event(submission_id=job_id, status="running", detail=f"claimed by {worker}"))
     session.flush()
-    job = session.get(Submission, job_id, populate_existing=True)
-    return job
+    return session.get(Submission, job_id, populate_existing=True)
 
 
 def holding(session: Session, job_id: int, worker: str) -> Submission:
