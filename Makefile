@@ -55,8 +55,11 @@ tiny-demo: $(VENV)/.installed
 		--recipe tiny --seed $(TINY_SEED) --output $(TINY_OUT) --no-resume --quiet
 	rm -rf $(TINY_OUT)/trainer
 
+# The space's tests run after the rest, on their own: beside the heaviest tests a browser
+# upload to the app stalled for minutes now and then (see the closing note of issue 13).
 test: $(VENV)/.dev-installed system-deps
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q -n 2 --ignore=tests/space
+	$(PY) -m pytest -q tests/space
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
