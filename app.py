@@ -92,8 +92,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     space, page = prepare(args)
     if not args.no_worker:
         start_worker(space, embeddings=not args.no_embeddings)
-    page.queue(default_concurrency_limit=4, max_size=64).launch(
-        server_name=args.host, server_port=args.port, css=CSS, show_error=True,
+    # show_error=False: an unexpected exception shows as "Error", never its text (which
+    # could name files or settings); every expected failure is a gr.Error in plain words.
+    # The queue is bounded: a burst past max_size is told the queue is full.
+    page.queue(default_concurrency_limit=4, max_size=256).launch(
+        server_name=args.host, server_port=args.port, css=CSS, show_error=False,
         allowed_paths=[], blocked_paths=blocked_paths(args.data_dir), max_file_size="20mb")
 
 

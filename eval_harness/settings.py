@@ -25,6 +25,7 @@ CHECKPOINTS = "CODEBENCH_CHECKPOINTS"
 LEADERBOARD_DIR = "CODEBENCH_LEADERBOARD_DIR"
 CODE_DIR = "CODEBENCH_CODE_DIR"
 COMPARE_MODEL = "CODEBENCH_COMPARE_MODEL"
+SUBMISSIONS_PER_DAY = "CODEBENCH_SUBMISSIONS_PER_DAY"
 
 #: name -> (default shown to people, what it does); the README table mirrors this.
 VARIABLES: dict[str, tuple[str, str]] = {
@@ -45,6 +46,8 @@ VARIABLES: dict[str, tuple[str, str]] = {
     PEER_RUNS: ("<repo>/../shared/data/peer-runs/pocket-dentist-code",
                 "peer-run folder for `scripts/labeler_agreement.py` and "
                 "`scripts/clinical_accuracy.py`"),
+    SUBMISSIONS_PER_DAY: ("5", "submissions a submitter (by name, and by client address) may "
+                               "make in 24 hours"),
     CHECKPOINTS: ("<repo>/checkpoints",
                   "folder of `registry.json`: the named checkpoints `checkpoint=NAME` resolves"),
 }
@@ -65,6 +68,17 @@ def _path(environ: Mapping[str, str], name: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+def _positive_int(environ: Mapping[str, str], name: str) -> int | None:
+    value = _text(environ, name)
+    if value is None:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        from eval_harness.errors import UsageError
+
+        raise UsageError(f"{name}={value!r}: expected a positive whole number")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     """A snapshot of the ``CODEBENCH_*`` variables (``None``: not set, no default)."""
@@ -79,6 +93,7 @@ class Settings:
     leaderboard_dir: Path = DEFAULT_LEADERBOARD_DIR
     code_dir: Path | None = None
     compare_model: str = "gpt-4o"
+    submissions_per_day: int = 5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +109,7 @@ class Settings:
             leaderboard_dir=_path(env, LEADERBOARD_DIR) or DEFAULT_LEADERBOARD_DIR,
             code_dir=_path(env, CODE_DIR),
             compare_model=_text(env, COMPARE_MODEL) or "gpt-4o",
+            submissions_per_day=_positive_int(env, SUBMISSIONS_PER_DAY) or 5,
         )
 
 

@@ -6,12 +6,19 @@ transaction that first checks this worker still holds the lease, so a job is sto
 or not at all and never twice. A failure is stored with its category and a log excerpt
 for the submitter: validation (bad stored input), model load, out of memory, timeout,
 degraded run (too many failed answers), crash (anything else, with its traceback).
+
+A database that stops answering (a restart, a full disk, a dropped network) does not stop
+the worker: the loop, the heartbeat and the final write wait and try again. A result that
+could not be written before the lease ran out is not lost either: the job goes back to
+pending and is scored again (up to ``queue.MAX_ATTEMPTS`` times).
 """
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -20,6 +27,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from eval_harness.api import DEFAULT_SCORING
@@ -27,6 +35,10 @@ from eval_harness.errors import DataError
 from eval_harness.tasks.base import ScoreOptions
 from leaderboard import queue
 from leaderboard.ingest import record_scored
+from leaderboard.store.database import outage_reason
+
+log = logging.getLogger("codebench.worker")
+RETRY_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # waits between tries while the database is away
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,9 @@ class _Heartbeat(threading.Thread):
             except queue.LeaseLost:
                 self.lost = True
                 return
+            except DBAPIError as error:  # the database is away: beat again next time
+                log.warning("job %s: heartbeat failed, database unavailable (%s)",
+                            self.job_id, outage_reason(error))
 
 
 def _score(job: Job, folder: Path, options: ScoreOptions):
@@ -132,6 +147,22 @@ def process(sessions: sessionmaker[Session], job: Job, worker: str, folder: Path
     finally:
         beat.stopped.set()
         beat.join()
+    deadline = time.monotonic() + lease
+    for wait in (*RETRY_S, None):
+        try:
+            return _store_outcome(sessions, job, worker, scored, failure)
+        except DBAPIError as error:  # nothing was written: the transaction rolled back
+            if wait is None or time.monotonic() + wait > deadline:
+                raise
+            log.warning("job %s: database unavailable while storing (%s); again in %g s",
+                        job.id, outage_reason(error), wait)
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def _store_outcome(sessions: sessionmaker[Session], job: Job, worker: str, scored,
+                   failure: tuple[str, str] | None) -> str:
+    """The job's result or failure, in one transaction, only while this worker holds it."""
     with sessions.begin() as session:
         held = queue.holding(session, job.id, worker)  # LeaseLost: write nothing
         if failure:
@@ -169,11 +200,20 @@ def work(sessions: sessionmaker[Session], folder: Path, *, once: bool = False,
          lease: float = queue.LEASE.total_seconds(), timeout: float | None = None) -> int:
     """Process jobs until ``stop`` is set (or, with ``once``, until none is pending);
     returns how many were processed."""
-    worker, done = worker_name(), 0
+    worker, done, away = worker_name(), 0, 0
     stop = stop or threading.Event()
     while not stop.is_set():
-        outcome = work_once(sessions, folder, worker, options=options, lease=lease,
-                            timeout=timeout)
+        try:
+            outcome = work_once(sessions, folder, worker, options=options, lease=lease,
+                                timeout=timeout)
+        except DBAPIError as error:  # wait for the database; the queue keeps every job
+            wait = RETRY_S[min(away, len(RETRY_S) - 1)]
+            away += 1
+            log.warning("database unavailable (%s); trying again in %g s", outage_reason(error),
+                        wait)
+            stop.wait(wait)
+            continue
+        away = 0
         if outcome is None:
             if once:
                 break

@@ -17,6 +17,7 @@ from space import board as board_logic
 from space import submit as submit_logic
 from space.about import about_markdown
 from space.demo import ENABLE_COMPARISON, DemoModel, UploadError, run_demo, stream_demo
+from space.guard import guarded
 from space.highlight import highlighted
 
 BOARDS = ("code-test-600", "synthetic-demo")
@@ -127,6 +128,7 @@ def _run_example(space: Space, checkup_id: str):
 def _board_tab(space: Space) -> Any:
     import gradio as gr
 
+    @guarded
     def refresh(board, task, setting, weights, max_params, shown):
         found = board_logic.rows(space.sessions, board, task, setting, weights, max_params)
         return (board_logic.table(found, shown), gr.update(choices=board_logic.choices(found)),
@@ -170,14 +172,15 @@ def _board_tab(space: Space) -> Any:
         control.change(refresh, inputs, outputs)
     # New results show without restarts; named, so the API (and the benchmark) can read it.
     gr.Timer(REFRESH_S).tick(refresh, inputs, outputs, api_name="board_rows")
-    pick.change(lambda row, board: board_logic.detail(space.sessions, row, board),
+    pick.change(guarded(lambda row, board: board_logic.detail(space.sessions, row, board)),
                 [pick, board], [detail, per_class, heat, samples])
-    pick.change(lambda row, t: gr.update(choices=board_logic.sample_ids(space.sessions, row, t),
-                                         value=None), [pick, task], sample)
-    sample.change(lambda row, t, sid: board_logic.sample_view(space.sessions, space.folder,
-                                                              row, t, sid),
-                  [pick, task, sample], [sample_summary, sample_text])
-    compare.click(lambda x, y, t: board_logic.comparison(space.sessions, x, y, t),
+    pick.change(guarded(lambda row, t: gr.update(
+        choices=board_logic.sample_ids(space.sessions, row, t), value=None)), [pick, task],
+        sample)
+    sample.change(guarded(lambda row, t, sid: board_logic.sample_view(
+        space.sessions, space.folder, row, t, sid)), [pick, task, sample],
+        [sample_summary, sample_text])
+    compare.click(guarded(lambda x, y, t: board_logic.comparison(space.sessions, x, y, t)),
                   [a, b, task], paired)
     download.click(board_logic.csv_download, [found, board, task], download)
     return refresh, inputs, outputs
@@ -228,6 +231,7 @@ def build(space: Space):
         to_board.click(lambda: gr.Tabs(selected="board"), None, tabs)
         to_demo.click(lambda: gr.Tabs(selected="demo"), None, tabs)
 
+        @guarded
         def landing():
             found = board_logic.rows(space.sessions, "code-test-600", "code_cls")[:10]
             return board_logic.table(found, ["rank_upper_bound", "model", "value", "ci"])
@@ -260,6 +264,7 @@ def _submit_tab(space: Space) -> None:
     result = gr.Markdown(elem_id="submit-result")
     queue = gr.Dataframe(label="Queue", interactive=False, elem_id="submit-queue")
 
+    @guarded
     def send_it(board, name, who, setting, params, weights, link, file, spec,
                 request: gr.Request):
         meta = {"model_name": name, "submitter": who, "setting": setting or None,
@@ -272,4 +277,4 @@ def _submit_tab(space: Space) -> None:
 
     send.click(send_it, [board, model_name, submitter, setting, params, weights, link, file,
                          spec], [result, queue], api_name="submit")
-    gr.Timer(3.0).tick(lambda: submit_logic.queue_table(space.sessions), None, queue)
+    gr.Timer(3.0).tick(guarded(lambda: submit_logic.queue_table(space.sessions)), None, queue)

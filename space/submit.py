@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from leaderboard import views
+from leaderboard.store.database import outage_reason
 from leaderboard.submissions import (
     Limits,
     Rejected,
@@ -16,6 +19,8 @@ from leaderboard.submissions import (
     submit_model,
     submit_predictions,
 )
+
+log = logging.getLogger("codebench.space")
 
 
 def submit(sessions: sessionmaker[Session], folder: Path, board: str, file: str | None,
@@ -26,11 +31,13 @@ def submit(sessions: sessionmaker[Session], folder: Path, board: str, file: str 
     and the client's address (kept only as a keyed hash)."""
     import json
 
-    limits = limits or Limits()
+    from eval_harness.settings import Settings
+
+    limits = limits or Limits(per_day=Settings.from_env().submissions_per_day)
     if bool(file) == bool(model_spec.strip()):
         return "**Refused:** upload a predictions file *or* describe a model, not both."
-    who = client_hash(client, folder)
     try:
+        who = client_hash(client, folder)
         if file:
             accepted = submit_predictions(sessions, board, Path(file).read_bytes(), meta,
                                           folder=folder, name=Path(file).name, limits=limits,
@@ -42,6 +49,14 @@ def submit(sessions: sessionmaker[Session], folder: Path, board: str, file: str 
         return f"**Refused:** the model description is not JSON ({error.msg})."
     except Rejected as rejected:
         return "**Refused:**\n\n" + "\n".join(f"- {p}" for p in rejected.problems)
+    except DBAPIError as error:  # the row did not commit: say so, so it is sent again
+        log.warning("submission not stored, database unavailable: %s", outage_reason(error))
+        return ("**Not stored:** the leaderboard database is not answering right now. "
+                "Nothing was saved; please submit again in a minute.")
+    except OSError as error:  # e.g. a full disk: the file was not written whole
+        log.warning("submission not stored: %s", error.strerror)
+        return (f"**Not stored:** the server could not save the file ({error.strerror}). "
+                "Nothing was saved; please submit again later.")
     if accepted.duplicate:
         return (f"This is already submission **#{accepted.submission_id}** on `{board}`: "
                 "the same predictions are never scored twice.")

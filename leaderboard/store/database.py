@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from eval_harness.settings import Settings
@@ -58,7 +59,9 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _sqlite_setup(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # pre-ping: a connection the server dropped (a restart) is replaced, not handed out;
+    # connect_timeout: a server that does not answer is an error in seconds, not a hang.
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -85,3 +88,9 @@ def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """One session, committed if the block succeeds and rolled back if it raises."""
     with sessions.begin() as session:
         yield session
+
+
+def outage_reason(error: DBAPIError) -> str:
+    """Why the database did not answer: the driver's first line, without the statement
+    or its parameters (for logs)."""
+    return str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
