@@ -31,13 +31,27 @@ def read_json_lines(path: Path) -> Iterator[tuple[int, dict]]:
             raise DataError.single(str(path), f"not UTF-8 text ({err.reason})") from None
 
 
-def write_json_lines(path: Path, objects: Iterable[dict]) -> Path:
-    """One JSON object per line, written to a sibling temporary file and renamed into
-    place: a reader never sees a half-written file."""
+def write_atomically(path: Path, chunks: Iterable[str]) -> Path:
+    """``chunks`` written to a sibling temporary file and renamed into place: a reader
+    never sees a half-written file. A write that fails (a full disk) removes the
+    temporary file and raises DataError naming the file and the reason."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for obj in objects:
-            handle.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+        tmp.replace(path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise DataError.single(str(path), f"could not be written ({err.strerror}); "
+                               "nothing was left half-written",
+                               fix="free some space (or pick another --output) and run "
+                                   "again") from None
     return path
+
+
+def write_json_lines(path: Path, objects: Iterable[dict]) -> Path:
+    """One JSON object per line, written atomically (``write_atomically``)."""
+    return write_atomically(path, (json.dumps(obj, ensure_ascii=False) + "\n"
+                                   for obj in objects))

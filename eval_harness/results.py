@@ -113,16 +113,13 @@ def library_versions() -> dict[str, str]:
 def write_results(document: ResultsDocument, samples: list[dict[str, Any]],
                   out_dir: Path | str) -> tuple[Path, Path]:
     """Write ``results.json`` and ``samples.jsonl`` atomically (never half-written)."""
-    from eval_harness.jsonl import write_json_lines
+    from eval_harness.jsonl import write_atomically, write_json_lines
 
     out_dir = Path(out_dir)
-    results_path = out_dir / "results.json"
     # Samples first: a results.json on disk always has its samples beside it.
     samples_path = write_json_lines(out_dir / "samples.jsonl", samples)
-    tmp = results_path.with_name(results_path.name + ".tmp")
-    tmp.write_text(json.dumps(document.to_dict(), indent=2, ensure_ascii=False) + "\n",
-                   encoding="utf-8")
-    tmp.replace(results_path)
+    results_path = write_atomically(out_dir / "results.json", [
+        json.dumps(document.to_dict(), indent=2, ensure_ascii=False) + "\n"])
     return results_path, samples_path
 
 
