@@ -120,6 +120,9 @@ def stage_uploads(photos: list[str] | None, radios: list[str] | None, folder: Pa
                 with open_image(Path(path), max_pixels=MAX_PIXELS_IN) as image:
                     image.convert("RGB").save(folder / kind / f"{n:02d}.png")
             except DataError as error:
+                for done_kind, done in names.items():  # nothing half-staged stays behind
+                    for staged in done:
+                        (folder / done_kind / staged).unlink(missing_ok=True)
                 raise UploadError(f"{shown}: {error.problems[0].message}") from None
             names[kind].append(f"{n:02d}.png")
     return names["Photographs"], names["Radiographs"]
