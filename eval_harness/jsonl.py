@@ -24,6 +24,10 @@ def read_json_lines(path: Path) -> Iterator[tuple[int, dict]]:
                 except json.JSONDecodeError as err:
                     raise DataError.single(str(path), f"not JSON ({err.msg})", line=number,
                                            fix="one JSON object per line") from None
+                except RecursionError:
+                    raise DataError.single(str(path), "not JSON we read (nested too deeply)",
+                                           line=number, fix="one flat JSON object per line"
+                                           ) from None
                 if not isinstance(obj, dict):
                     raise DataError.single(str(path), "line is not a JSON object", line=number)
                 yield number, obj

@@ -85,6 +85,13 @@ class ScoringInput:
     notes: list[str] = field(default_factory=list)
 
 
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value from the file as a message quotes it: repr, cut to ``limit`` characters (a
+    hostile file's 200 KB task name is not echoed back whole)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def read_predictions(path: Path | str) -> list[Prediction]:
     """Parse a predictions JSONL, collecting every problem with its line."""
     path = Path(path)
@@ -95,14 +102,15 @@ def read_predictions(path: Path | str) -> list[Prediction]:
         sid, task = obj.get("id"), obj.get("task")
 
         def bad(message: str, fix: str | None = None, _n: int = number, _id=sid) -> None:
-            problems.append(Problem(str(path), message, line=_n,
-                                    checkup_id=_id if isinstance(_id, str) else None, fix=fix))
+            shown = (_id if len(_id) <= 60 and _id.isprintable() else _shown(_id)
+                     ) if isinstance(_id, str) else None
+            problems.append(Problem(str(path), message, line=_n, checkup_id=shown, fix=fix))
 
         if not isinstance(sid, str) or not sid:
             bad("missing or non-string 'id'", 'add "id": "<checkup_id>"')
             continue
         if task not in task_names():
-            bad(f"unknown task {task!r}", f"use one of: {', '.join(task_names())}")
+            bad(f"unknown task {_shown(task)}", f"use one of: {', '.join(task_names())}")
             continue
         if (sid, task) in seen:
             bad(f"duplicate prediction for {task} (first on line {seen[sid, task]})")
@@ -110,7 +118,7 @@ def read_predictions(path: Path | str) -> list[Prediction]:
         seen[sid, task] = number
         failed = obj.get("failed", False)
         if not isinstance(failed, bool):
-            bad(f"'failed' must be true or false, not {failed!r}")
+            bad(f"'failed' must be true or false, not {_shown(failed)}")
             continue
         text = obj.get("prediction")
         if text is not None and not isinstance(text, str):

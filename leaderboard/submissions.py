@@ -1,14 +1,15 @@
 """Taking a submission: everything is validated before anything is stored.
 
-A predictions file is checked as bytes first (size, line length, UTF-8, byte-order mark,
-NUL bytes), then line by line by the harness's own reader (JSON, fields, types, known
-tasks, duplicates), then against the board (unknown and missing ids, with how many and
-the first few). Metadata is plain text without markup or control characters, and a link
-is http(s). Each rejection names the problem in plain words. An accepted file is written
-under the leaderboard folder, named by the hash of what it predicts, before its row
-commits, so an accepted submission is never without its file; the same predictions on
-the same board point to the earlier submission; a submitter may submit ``per_day`` times
-a day.
+A predictions file is checked as bytes first (an archive or other binary file, UTF-16/32,
+size, byte-order mark, NUL bytes, line count, line length, UTF-8), then line by line by
+the harness's own reader (JSON, fields, types, known tasks, duplicates), then against the
+board (unknown and missing ids, with how many and the first few). Metadata is plain text
+without markup, markdown links, control characters or a leading spreadsheet formula
+character, and a link is a plain http(s) address. Each rejection names the problem in
+plain words. An accepted file is written under the leaderboard folder, named by the hash
+of what it predicts, before its row commits, so an accepted submission is never without
+its file; the same predictions on the same board point to the earlier submission; a
+submitter may submit ``per_day`` times a day.
 """
 
 from __future__ import annotations
@@ -30,9 +31,18 @@ from eval_harness.predictions import Prediction, read_predictions
 from leaderboard.store.schema import SETTINGS, Board, Event, Submission, now
 
 FIRST_FEW = 5
+MAX_PROBLEMS = 20  # a rejection lists this many problems, then how many more there are
 NAME_LIMIT = 200
 _MARKUP = re.compile(r"[<>]|&#|javascript:", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Control characters, invisible formatting (zero-width, bidi overrides and isolates, line
+# separators, BOM) and lone surrogates (which no database can store as text).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e"
+                      "\u2060-\u2069\ufeff\ud800-\udfff]")
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+_FORMULA = ("=", "+", "-", "@")
+# A link address has none of these unescaped (they break out of HTML or markdown).
+_NOT_IN_LINK = re.compile(r"[\s<>\"'`\\]")
+_NAMES = ("model_name", "submitter", "base_model")
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,7 @@ class Limits:
     max_bytes: int = 50 * 2**20
     max_line_bytes: int = 256 * 2**10
     per_day: int = 5
+    max_lines: int = 100_000  # a board has hundreds of checkups, times a few tasks
 
 
 @dataclass(frozen=True)
@@ -69,22 +80,43 @@ def _text(meta: dict[str, Any], key: str, required: bool) -> str | None:
         raise Rejected([f"{key}: {len(value)} characters, at most {NAME_LIMIT}"])
     if _CONTROL.search(value):
         raise Rejected([f"{key}: contains control or invisible formatting characters"])
+    if "](" in value:
+        raise Rejected([f"{key}: contains markdown link syntax ']('; use plain text"])
     if _MARKUP.search(value):
         raise Rejected([f"{key}: contains markup (<, >, &# or javascript:); use plain text"])
+    if key in _NAMES and value.startswith(_FORMULA):
+        raise Rejected([f"{key}: starts with {value[0]!r}, which a spreadsheet runs as a "
+                        "formula; start with a letter or digit"])
     return value
 
 
 def check_metadata(meta: dict[str, Any]) -> dict[str, Any]:
     """The submission's descriptive fields, validated; raises Rejected naming the field."""
+    if not isinstance(meta, dict):
+        raise Rejected([f"metadata: must be an object of fields, not {type(meta).__name__}"])
     clean = {"model_name": _text(meta, "model_name", True),
              "submitter": _text(meta, "submitter", True),
              "base_model": _text(meta, "base_model", False)}
     link = meta.get("link")
     if link not in (None, ""):
-        parsed = urlparse(str(link))
-        if parsed.scheme not in ("http", "https") or not parsed.netloc \
-                or _CONTROL.search(str(link)) or len(str(link)) > 500:
-            raise Rejected([f"link: {str(link)[:80]!r} is not an http(s) address"])
+        if not isinstance(link, str):
+            raise Rejected([f"link: must be text, not {type(link).__name__}"])
+        if len(link) > 500:
+            raise Rejected([f"link: {len(link)} characters, at most 500"])
+        if _CONTROL.search(link) or _NOT_IN_LINK.search(link):
+            raise Rejected([f"link: {link[:80]!r} contains spaces, quotes, angle brackets or "
+                            "control characters; give a plain http(s) address"])
+        try:
+            parsed = urlparse(link)
+            bad_port = parsed.port == 0
+        except ValueError:  # a malformed host or port
+            parsed, bad_port = None, True
+        if bad_port or parsed is None or parsed.scheme.lower() not in ("http", "https") \
+                or not parsed.hostname:
+            raise Rejected([f"link: {link[:80]!r} is not an http(s) address"])
+        if parsed.username is not None or parsed.password is not None:
+            raise Rejected(["link: contains a user name or password; give the public "
+                            "address"])
         clean["link"] = str(link)
     setting = meta.get("setting")
     if setting not in (None, *SETTINGS):
@@ -102,31 +134,91 @@ def check_metadata(meta: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+# What a file that is not JSON lines starts with: archives (never unpacked here), then
+# other binary files a submitter may pick by mistake.
+_ARCHIVES = ((b"PK\x03\x04", "a zip"), (b"PK\x05\x06", "a zip"), (b"\x1f\x8b", "a gzip"),
+             (b"BZh", "a bzip2"), (b"\xfd7zXZ\x00", "an xz"), (b"7z\xbc\xaf\x27\x1c", "a 7z"),
+             (b"\x28\xb5\x2f\xfd", "a zstd"), (b"Rar!\x1a\x07", "a rar"))
+_BINARY = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
+           (b"%PDF", "a PDF document"), (b"SQLite format 3\x00", "an SQLite database"))
+_WIDE = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+         (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+
+
+def _file_kind(raw: bytes, name: str) -> None:
+    """Rejected when the bytes are an archive, another binary file or UTF-16/32 text."""
+    for magic, kind in _ARCHIVES:
+        if raw.startswith(magic):
+            raise Rejected([f"{name}: this is {kind} archive; archives are not accepted, "
+                            "upload the .jsonl file itself"])
+    if raw[257:262] == b"ustar":
+        raise Rejected([f"{name}: this is a tar archive; archives are not accepted, upload "
+                        "the .jsonl file itself"])
+    for magic, kind in _BINARY:
+        if raw.startswith(magic):
+            raise Rejected([f"{name}: this is {kind}, not a predictions file; upload the "
+                            ".jsonl file (one JSON object per line)"])
+    for bom, encoding in _WIDE:
+        if raw.startswith(bom):
+            raise Rejected([f"{name}: saved as {encoding}; save it as UTF-8 (it starts "
+                            f"with the {encoding} byte-order mark)"])
+    # Without a byte-order mark: a text character beside NUL bytes ("{" is 7b 00 00 00
+    # in UTF-32 LE, 7b 00 in UTF-16 LE).
+    shape = "".join("0" if b == 0 else "t" if 9 <= b < 127 else "x" for b in raw[:4])
+    if shape in ("t000", "000t"):
+        raise Rejected([f"{name}: saved as UTF-32; save it as UTF-8 (three NUL bytes beside "
+                        "every character)"])
+    if shape[:2] in ("t0", "0t"):
+        raise Rejected([f"{name}: saved as UTF-16; save it as UTF-8 (a NUL byte beside "
+                        "every character)"])
+
+
 def check_bytes(raw: bytes, name: str, limits: Limits) -> str:
-    """The file as text, or Rejected for what makes it unreadable before any parsing."""
-    if not raw.strip():
+    """The file as text, or Rejected for what makes it unreadable before any parsing.
+    Every check here is a scan of the bytes: nothing is parsed or unpacked."""
+    if not raw or raw.isspace():
         raise Rejected([f"{name}: the file is empty"])
+    _file_kind(raw, name)
     if len(raw) > limits.max_bytes:
         raise Rejected([f"{name}: {len(raw):,} bytes, over the limit of {limits.max_bytes:,}"])
     if raw.startswith(b"\xef\xbb\xbf"):
         raise Rejected([f"{name}: starts with a byte-order mark; save it as UTF-8 without BOM"])
     if b"\x00" in raw:
-        line = raw[:raw.index(b"\x00")].count(b"\n") + 1
+        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
         raise Rejected([f"{name}, line {line}: contains a NUL byte (is this a binary file?)"])
-    for number, line in enumerate(raw.split(b"\n"), start=1):
-        if len(line) > limits.max_line_bytes:
-            raise Rejected([f"{name}, line {number}: {len(line):,} bytes, over the line limit "
-                            f"of {limits.max_line_bytes:,}"])
+    lines = raw.count(b"\n") + (not raw.endswith(b"\n"))
+    if lines > limits.max_lines:
+        raise Rejected([f"{name}: {lines:,} lines, over the limit of {limits.max_lines:,} "
+                        "(one line per prediction)"])
+    start = 0
+    for number in range(1, lines + 1):  # at most max_lines steps, no copy of the file
+        end = raw.find(b"\n", start)
+        stop = len(raw) if end < 0 else end
+        if stop - start > limits.max_line_bytes:
+            raise Rejected([f"{name}, line {number}: {stop - start:,} bytes, over the line "
+                            f"limit of {limits.max_line_bytes:,}"])
+        start = stop + 1
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = raw[:error.start].count(b"\n") + 1
-        raise Rejected([f"{name}, line {line}: not UTF-8 text (byte {error.start})"]) from None
+        line = raw.count(b"\n", 0, error.start) + 1
+        byte = raw[error.start]
+        hint = ("; was it saved as Latin-1 or Windows-1252? save it as UTF-8"
+                if byte >= 0x80 else "")
+        raise Rejected([f"{name}, line {line}: not UTF-8 text (byte {error.start} is "
+                        f"0x{byte:02x}{hint})"]) from None
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """A submitted value as a message shows it: short, control characters escaped."""
+    if len(text) <= limit and not _CONTROL.search(text):
+        return text
+    return repr(text[:limit]) + ("..." if len(text) > limit else "")
 
 
 def _first(ids: set[str]) -> str:
     few = sorted(ids)[:FIRST_FEW]
-    return ", ".join(few) + (", ..." if len(ids) > FIRST_FEW else "")
+    return ", ".join(map(_shown, few)) + (", ..." if len(ids) > FIRST_FEW else "")
 
 
 def check_predictions(raw: bytes, name: str, board_ids: set[str], limits: Limits
@@ -139,8 +231,11 @@ def check_predictions(raw: bytes, name: str, board_ids: set[str], limits: Limits
         try:
             predictions = read_predictions(path)
         except DataError as error:
-            raise Rejected([str(Problem(name, p.message, p.line, p.checkup_id, p.fix))
-                            for p in error.problems]) from None
+            problems = [str(Problem(name, p.message, p.line, p.checkup_id, p.fix))
+                        for p in error.problems[:MAX_PROBLEMS]]
+            more = len(error.problems) - MAX_PROBLEMS
+            raise Rejected(problems + ([f"{name}: ... and {more:,} more problem(s)"]
+                                       if more > 0 else [])) from None
     problems = []
     for task in sorted({p.task for p in predictions}):
         ids = {p.sample_id for p in predictions if p.task == task}
@@ -171,7 +266,7 @@ def _as_position_ids(board: str, raw: bytes, name: str, limits: Limits) -> bytes
     try:
         lines = [json.loads(x) for x in check_bytes(raw, name, limits).splitlines()
                  if x.strip()]
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return raw  # the line-by-line checks below name the line
     if not lines or not all(isinstance(x, dict) and _CHECKUP_ID.fullmatch(str(x.get("id")))
                             for x in lines):
@@ -262,14 +357,17 @@ def _store(sessions: sessionmaker[Session], board: str, references, digest: str,
 def submit_model(sessions: sessionmaker[Session], board: str, spec: Any,
                  meta: dict[str, Any], *, limits: Limits = Limits(),
                  client: str | None = None) -> Accepted:
-    """``client``: the uploading client's hashed address (``client_hash``), if any."""
-    """Validate and queue a model spec (see ``leaderboard.models``)."""
+    """Validate and queue a model spec (see ``leaderboard.models``). ``client``: the
+    uploading client's hashed address (``client_hash``), if any."""
     import json
 
     from leaderboard.boards import references_for
     from leaderboard.models import SpecError, check_spec
 
     clean = check_metadata(meta)
+    if isinstance(spec, dict) and not isinstance(spec.get("tasks") or [], list | tuple):
+        raise Rejected([f"model: tasks must be a list of task names, not "
+                        f"{type(spec['tasks']).__name__}"])
     try:
         checked = check_spec(spec, board)
         references = references_for(board)
@@ -303,8 +401,12 @@ def submit_predictions(sessions: sessionmaker[Session], board: str, raw: bytes,
         if not stored.is_file():
             stored.parent.mkdir(parents=True, exist_ok=True)
             partial = stored.with_suffix(".partial")
-            partial.write_bytes(raw)
-            partial.replace(stored)
+            try:
+                partial.write_bytes(raw)
+                partial.replace(stored)
+            except OSError:  # a full disk: leave nothing behind; the row never commits
+                partial.unlink(missing_ok=True)
+                raise
 
     return _store(sessions, board, references, digest, clean, limits, "predictions",
                   {"predictions": stored.name}, write, client=client)
