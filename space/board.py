@@ -40,10 +40,13 @@ def _fmt(value: Any) -> Any:
 def rows(sessions: sessionmaker[Session], board: str, task: str, setting: str = "all",
          weights: str = "all", max_params: float | None = None) -> list[dict[str, Any]]:
     with sessions() as session:
-        return views.ranked(session, board, task,
-                            setting=None if setting == "all" else setting,
-                            open_weights=None if weights == "all" else weights == "open",
-                            max_params=max_params or None)
+        try:
+            return views.ranked(session, board, task,
+                                setting=None if setting == "all" else setting,
+                                open_weights=None if weights == "all" else weights == "open",
+                                max_params=max_params or None)
+        except LookupError:  # a board the page offers that has no row yet
+            return []
 
 
 def table(found: list[dict[str, Any]], shown: list[str] | None = None) -> pd.DataFrame:

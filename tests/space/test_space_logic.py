@@ -83,6 +83,12 @@ def seeded(tmp_path_factory: pytest.TempPathFactory):
     return sessions
 
 
+def test_a_board_without_rows_yet_shows_an_empty_table(seeded) -> None:
+    """The page offers synthetic-demo before anything was submitted to it."""
+    assert board.rows(seeded, "synthetic-demo", "code_cls") == []
+    assert board.table([]).empty
+
+
 def test_board_table_detail_and_download(seeded) -> None:
     found = board.rows(seeded, "code-test-600", "code_cls", setting="fine-tuned")
     frame = board.table(found)
