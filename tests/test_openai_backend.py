@@ -261,6 +261,34 @@ def test_key_never_in_describe_repr_or_error() -> None:
     assert description["concurrency"] == 8
 
 
+def test_a_key_quoted_back_is_redacted_whatever_its_name_or_shape(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client's own key is redacted even when neither its variable's name nor its
+    shape looks secret (the env scan and the sk-/Bearer patterns would both miss it)."""
+    plain = "plain-credential-0f3a9c"
+    monkeypatch.setenv("CODEBENCH_TEST_OPENAI_CRED", plain)
+    quoted = Fault(401, message=f"no such credential {plain}.")
+    echoed = Fault(403, message="denied", echo_authorization=True)
+    with FakeOpenAIServer(script=lambda i, _b: quoted if i == 1 else echoed) as server:
+        model = OpenAIBackend("gpt-test", base_url=server.base_url,
+                              api_key_env="CODEBENCH_TEST_OPENAI_CRED", concurrency=1, **FAST)
+        first, second = model.generate([req(sample_id="a"), req(sample_id="b")])
+    assert server.requests[0].headers["authorization"] == f"Bearer {plain}"
+    for response in (first, second):
+        assert response.failed and plain not in (response.error or "")
+        assert "[REDACTED]" in (response.error or "")
+
+
+def test_an_empty_key_variable_sends_no_key() -> None:
+    """``api_key_env=""``: only the dummy, though OPENAI-style keys are set (the worker
+    runs a submitter's endpoint so)."""
+    with FakeOpenAIServer() as server:
+        [response] = OpenAIBackend("gpt-test", base_url=server.base_url, api_key_env="",
+                                   **FAST).generate([req()])
+    assert not response.failed
+    assert server.requests[0].headers["authorization"] == f"Bearer {LOCAL_DUMMY_KEY}"
+
+
 def test_missing_key_for_remote_server_names_the_env_var(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(KEY_ENV)

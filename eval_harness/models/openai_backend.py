@@ -4,10 +4,14 @@ Design choices, and why:
 
 * The API key is read only from an environment variable (``api_key_env``) and is
   kept only inside the SDK client: never on ``self``, never in ``describe()``, logs,
-  ``repr`` or ``Response.error`` (error text is redacted before it is stored).
+  ``repr`` or ``Response.error``: error text passes through ``eval_harness.redact``
+  (the client's key, secret-looking environment values, ``sk-``/``Bearer`` shapes)
+  before it is logged or stored, since servers sometimes quote the key they were sent.
 * Missing key: a ``ValueError`` naming the variable, unless ``base_url`` points at a
   loopback host (127.0.0.1 / localhost / ::1). Local servers (vLLM, the test fake)
   usually do not authenticate, so a dummy key ``"EMPTY"`` is sent there instead.
+  ``api_key_env=""`` sends only that dummy, wherever the server is: the leaderboard
+  worker runs endpoints chosen by submitters so, and the operator's key never reaches them.
 * The SDK's own retries are off (``max_retries=0``): we retry ourselves so the
   number of retries per sample can be recorded in ``Response.meta["retries"]``.
 * Retried: 429, 5xx, timeouts and connection errors, with exponential backoff and
@@ -48,6 +52,7 @@ from urllib.parse import urlsplit
 from eval_harness.data.images import model_image
 from eval_harness.errors import DataError
 from eval_harness.models.base import Request, Response
+from eval_harness.redact import redact
 from eval_harness.settings import OPENAI_BASE_URL, Settings
 
 if TYPE_CHECKING:
@@ -61,7 +66,6 @@ _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 _JPEG_QUALITY = 90
 IMAGE_FORMATS = ("png", "jpeg")
 _MAX_ERROR_CHARS = 200  # Response.error is a short reason, not a server's whole body
-_REDACTED = "[REDACTED]"
 
 
 class OpenAIBackend:
@@ -237,8 +241,7 @@ class OpenAIBackend:
 
     def _short(self, text: str) -> str:
         secret = self._client.api_key  # the only copy of the key lives in the client
-        if secret and secret != LOCAL_DUMMY_KEY:
-            text = text.replace(secret, _REDACTED)
+        text = redact(text, [secret] if secret != LOCAL_DUMMY_KEY else [])
         text = " ".join(text.split())
         return text if len(text) <= _MAX_ERROR_CHARS else text[:_MAX_ERROR_CHARS - 3] + "..."
 
@@ -246,6 +249,8 @@ class OpenAIBackend:
 # -- helpers -----------------------------------------------------------------------------
 
 def _api_key_from_env(env: str, base_url: str | None) -> str:
+    if not env:  # asked to send no key (e.g. to an endpoint a submitter chose)
+        return LOCAL_DUMMY_KEY
     key = os.environ.get(env, "").strip()
     if key:
         return key
