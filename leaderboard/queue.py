@@ -75,6 +75,11 @@ def heartbeat(session: Session, job_id: int, worker: str, lease: timedelta = LEA
 
 
 def fail(session: Session, job: Submission, category: str, log: str) -> None:
+    """End the job failed with its reason. The log is shown to the submitter (and on the
+    queue's page), so it is redacted first: a server may have quoted the worker's key."""
+    from eval_harness.redact import redact
+
+    log = redact(log)
     job.status, job.failure_category = "failed", category
     job.failure_log = log[-LOG_EXCERPT:]
     job.lease_owner = job.lease_until = None

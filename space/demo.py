@@ -139,11 +139,12 @@ def run_demo(model: DemoModel, photos: list[str] | None, radios: list[str] | Non
 
 
 def _answer(model: DemoModel, requests: list) -> dict[str, Any]:
+    from eval_harness.redact import redact
     from eval_harness.tasks.class_answers import extract_class
 
     cls, report = model.backend().generate(requests)
-    if cls.failed or report.failed:
-        raise UploadError(f"{model.describe()} failed: {cls.error or report.error}")
+    if cls.failed or report.failed:  # shown to whoever uploaded: no key, however quoted
+        raise UploadError(redact(f"{model.describe()} failed: {cls.error or report.error}"))
     # An endpoint names a class in words; the harness's extraction reads which one.
     named = cls.text if cls.scores else (extract_class(cls.text).label or cls.text)
     return {"class": named, "probabilities": cls.scores or ({named: 1.0} if named else {}),
