@@ -7,9 +7,10 @@
         srv.max_in_flight  # peak number of requests being handled at once
 
 A ``script`` is called once per arriving request with (1-based arrival index, JSON
-body) and returns a ``Fault`` to inject or None to answer normally. ``first_n`` and
-``when_text`` build the common ones; faults keyed on the prompt text stay
-deterministic under concurrency, where arrival order is not.
+body) and returns a ``Fault`` to inject or None to answer normally. ``first_n``,
+``when_text`` and ``when_model`` build the common ones; faults keyed on the prompt text
+or the model name stay deterministic under concurrency, where arrival order is not.
+``Fault(echo_authorization=True)`` quotes the key the client sent back in the error.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class Fault:
     retry_after: str | None = None  # Retry-After header value, if any
     stall: bool = False  # sleep `stall_s` before answering (longer than the client timeout)
     message: str = "injected fault"
+    # Quote the request's Authorization header back in the error body, as real servers
+    # sometimes do ("Incorrect API key provided: ..."): redaction tests need a leaky server.
+    echo_authorization: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,11 @@ def when_text(needle: str, fault: Fault, times: int | None = None) -> Script:
         return fault if hit else None
 
     return script
+
+
+def when_model(model: str, fault: Fault) -> Script:
+    """Requests naming ``model`` get ``fault``."""
+    return lambda _index, body: fault if body.get("model") == model else None
 
 
 def combine(*scripts: Script) -> Script:
@@ -236,7 +245,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return  # shutting down
         elif fault is not None:
             extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
-            self._send(fault.status, {"error": {"message": fault.message, "type": "fault",
+            message = fault.message
+            if fault.echo_authorization:
+                message += f" (you sent: {headers.get('authorization', 'no Authorization')})"
+            self._send(fault.status, {"error": {"message": message, "type": "fault",
                                                 "code": fault.status}}, extra)
             return
         if fake.latency and fake._stop.wait(fake.latency):
