@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -43,6 +44,9 @@ _FORMULA = ("=", "+", "-", "@")
 # A link address has none of these unescaped (they break out of HTML or markdown).
 _NOT_IN_LINK = re.compile(r"[\s<>\"'`\\]")
 _NAMES = ("model_name", "submitter", "base_model")
+# Unicode categories of what a name must not hold: control, format (zero-width, bidi,
+# soft hyphen, tag characters), surrogate, line and paragraph separators.
+_INVISIBLE = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ def _text(meta: dict[str, Any], key: str, required: bool) -> str | None:
     value = value.strip()
     if len(value) > NAME_LIMIT:
         raise Rejected([f"{key}: {len(value)} characters, at most {NAME_LIMIT}"])
-    if _CONTROL.search(value):
+    if _CONTROL.search(value) or any(unicodedata.category(c) in _INVISIBLE for c in value):
         raise Rejected([f"{key}: contains control or invisible formatting characters"])
     if "](" in value:
         raise Rejected([f"{key}: contains markdown link syntax ']('; use plain text"])
@@ -298,9 +302,13 @@ def client_hash(address: str | None, folder: Path) -> str | None:
     if not key_file.is_file():
         folder.mkdir(parents=True, exist_ok=True)
         partial = key_file.with_suffix(".partial")
-        partial.write_bytes(os.urandom(32))
-        partial.chmod(0o600)
-        partial.replace(key_file)
+        try:
+            partial.write_bytes(os.urandom(32))
+            partial.chmod(0o600)
+            partial.replace(key_file)
+        except OSError:  # a full disk: no half-written key is left to be read later
+            partial.unlink(missing_ok=True)
+            raise
     return hmac.new(key_file.read_bytes(), address.encode(), "sha256").hexdigest()[:32]
 
 

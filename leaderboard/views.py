@@ -162,7 +162,9 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
     columns = list(dict.fromkeys(k for row in rows for k in row if k != "provenance"))
     out = io.StringIO()
-    writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\n")
+    # CRLF, as RFC 4180 has it: a cell holding a lone \r is then quoted (with "\n" it was
+    # written bare, and a reader split the row there).
+    writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: ("'" + v if isinstance(v, str) and v.startswith(_FORMULA) else v)

@@ -61,10 +61,10 @@ def read_csv_rows(csv_path: Path,
                                         fix="re-save the CSV as UTF-8"))
         text = raw.decode("utf-8-sig", errors="replace")
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
-    header = list(reader.fieldnames or [])
     rows: list[CsvRow] = []
     line = 2
     try:
+        header = list(reader.fieldnames or [])  # the header, too, can be malformed
         for values in reader:
             rows.append(CsvRow(line, values))
             line = reader.line_num + 1
@@ -106,7 +106,7 @@ def parse_row(row: CsvRow, *, csv_file: str, language: str, anomaly_map: Anomaly
     if v["age"].strip():
         try:
             age = int(float(v["age"]))
-        except ValueError:
+        except (ValueError, OverflowError):  # not a number; inf
             bad(f"age {v['age']!r} is not a number", "leave blank when unknown")
     try:
         row_id = int(v["id"])

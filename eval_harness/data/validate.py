@@ -35,12 +35,12 @@ def validate_folder(folder: Path | str, *, language: str = "en",
         problems.append(Problem(str(csv_path), f"missing columns: {', '.join(missing)}", line=1,
                                 fix="use the COde release's complete_dataset.csv header"))
         return problems
-    ids = Counter(row.values.get("checkup_id", "").strip() for row in rows)
+    ids = Counter((row.values.get("checkup_id") or "").strip() for row in rows)
     for row in rows:
         checkup, row_problems = parse_row(row, csv_file=str(csv_path), language=language,
                                           anomaly_map=amap, image_root=folder)
         problems.extend(row_problems)
-        cid = row.values.get("checkup_id", "").strip()
+        cid = (row.values.get("checkup_id") or "").strip()
         if ids[cid] > 1:
             problems.append(Problem(str(csv_path), f"duplicate checkup_id ({ids[cid]} rows)",
                                     line=row.line, checkup_id=cid, fix="ids must be unique"))
