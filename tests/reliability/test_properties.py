@@ -70,7 +70,7 @@ def _only_data_error(raw: bytes) -> None:
 
 @FAST
 @given(st.binary(max_size=2048))
-@example(b"[" * 20_000 + b"\n")  # json.loads: RecursionError
+@example(b"[" * 5_000 + b"\n")  # json.loads: RecursionError (under the line limit)
 @example(b"\xff\xfe{\x00")  # UTF-16
 @example(b'{"id": "0001-001", "task": "code_cls", "prediction": "\\ud800"}\n')
 def test_check_predictions_refuses_any_bytes_with_rejected(raw: bytes) -> None:
