@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,17 @@ COLUMNS: tuple[tuple[str, str, bool], ...] = (  # (key, header, shown by default
 )
 SETTINGS = ("all", "zero-shot", "few-shot", "fine-tuned")
 WEIGHTS = ("all", "open", "closed")
+
+
+# What can turn text into a link, an image, code, emphasis or markup; ordinary punctuation
+# (parentheses without a bracket before them, dots, underscores inside words) stays as is.
+_MARKDOWN = re.compile(r"([\\`*\[\]<>])")
+
+
+def plain(text: Any) -> str:
+    """User-supplied text (a model name, an echoed id) for a Markdown component: shown as
+    typed, never as a link, image or heading."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def _fmt(value: Any) -> Any:
@@ -86,7 +98,7 @@ def detail(sessions: sessionmaker[Session], row_id: int | None, board: str
         matrix = views.confusion(session, int(row_id)) if classes else None
         samples = views.own_samples(session, int(row_id), "code_cls") if classes else []
     text = "\n".join([
-        f"### {info['model']}", "",
+        f"### {plain(info['model'])}", "",
         f"- board `{info['board']}`, setting {info['setting'] or '—'}, "
         f"{info['params_billion'] or '?'} B parameters, "
         f"{'open' if info['open_weights'] else 'closed' if info['open_weights'] is False else '?'}"

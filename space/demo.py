@@ -44,8 +44,12 @@ class DemoModel:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def describe(self) -> str:
-        if self.endpoint:
-            return f"`{self.checkpoint}` served at {self.endpoint}"
+        if self.endpoint:  # scheme, host and port only: never credentials or a query
+            from urllib.parse import urlsplit
+
+            where = urlsplit(self.endpoint)
+            port = f":{where.port}" if where.port else ""
+            return f"`{self.checkpoint}` served at {where.scheme}://{where.hostname}{port}"
         if self.checkpoint == "tiny-demo" and not self.adapter:
             return f"checkpoint `tiny-demo`: {NOT_CLINICAL}"
         adapter = f" with LoRA adapter `{self.adapter}`" if self.adapter else ""

@@ -7,6 +7,8 @@ handler at runtime to pass the request in.
 """
 
 import functools
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from space.about import about_markdown
 from space.demo import ENABLE_COMPARISON, DemoModel, UploadError, run_demo, stream_demo
 from space.guard import guarded
 from space.highlight import highlighted
+from space.uploads import forget_uploads, queued_uploads
 
 BOARDS = ("code-test-600", "synthetic-demo")
 TASKS = ("code_cls", "code_report")
@@ -33,6 +36,8 @@ class Space:
     data_dir: Path  # the synthetic benchmark (examples, the demo's board)
     model: DemoModel
     second: DemoModel | None = None  # GPT-4o (or another endpoint) beside it, if configured
+    # The page's queue, read when a request ends (set by build; see space.uploads).
+    queued_uploads: Callable[[], Counter[str] | None] = lambda: None
 
 
 def _shown(answer: dict) -> tuple:
@@ -52,19 +57,7 @@ def _demo_outputs(space: Space, photos, radios, age, gender, complaint):
     except UploadError as error:
         raise gr.Error(str(error)) from None
     finally:
-        forget_uploads([*(photos or []), *(radios or [])])
-
-
-def forget_uploads(paths: list[str]) -> None:
-    """Patient images leave the disk with their request: delete Gradio's cached copy of
-    each upload (only files inside Gradio's upload folder, never anything else)."""
-    import os
-    import tempfile
-
-    cache = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
-    for path in map(Path, paths):
-        if path.resolve().is_relative_to(cache.resolve()) and path.is_file():
-            path.unlink()
+        forget_uploads([*(photos or []), *(radios or [])], space.queued_uploads())
 
 
 def _demo_panel(space: Space, prefix: str) -> None:
@@ -73,10 +66,12 @@ def _demo_panel(space: Space, prefix: str) -> None:
     import gradio as gr
 
     gr.Markdown(f"**Model:** {space.model.describe()}.")
-    photos = gr.File(label="Intraoral photographs", file_count="multiple",
-                     file_types=["image"], type="filepath", elem_id=f"{prefix}-photos")
-    radios = gr.File(label="Radiographs", file_count="multiple", file_types=["image"],
-                     type="filepath", elem_id=f"{prefix}-radios")
+    # No file_types: Gradio would refuse another type before the handler runs, leaving
+    # the upload in its cache; stage_uploads refuses it in words and the copy is deleted.
+    photos = gr.File(label="Intraoral photographs", file_count="multiple", type="filepath",
+                     elem_id=f"{prefix}-photos")
+    radios = gr.File(label="Radiographs", file_count="multiple", type="filepath",
+                     elem_id=f"{prefix}-radios")
     with gr.Row():
         age = gr.Number(label="Age", precision=0, minimum=0, maximum=120)
         gender = gr.Dropdown(["", "Female", "Male"], label="Gender", value="")
@@ -190,6 +185,7 @@ def build(space: Space):
     import gradio as gr
 
     with gr.Blocks(title="COde-Bench", delete_cache=(600, 600)) as page:
+        space.queued_uploads = functools.partial(queued_uploads, page)
         gr.Markdown("# COde-Bench — oro-dental vision-language models, measured\n"
                     "The `code-test-600` board shows published runs on the real COde test "
                     "split. The demo runs on this server: "

@@ -19,6 +19,7 @@ from leaderboard.submissions import (
     submit_model,
     submit_predictions,
 )
+from space.board import plain
 
 log = logging.getLogger("codebench.space")
 
@@ -48,7 +49,7 @@ def submit(sessions: sessionmaker[Session], folder: Path, board: str, file: str 
     except json.JSONDecodeError as error:
         return f"**Refused:** the model description is not JSON ({error.msg})."
     except Rejected as rejected:
-        return "**Refused:**\n\n" + "\n".join(f"- {p}" for p in rejected.problems)
+        return "**Refused:**\n\n" + "\n".join(f"- {plain(p)}" for p in rejected.problems)
     except DBAPIError as error:  # the row did not commit: say so, so it is sent again
         log.warning("submission not stored, database unavailable: %s", outage_reason(error))
         return ("**Not stored:** the leaderboard database is not answering right now. "

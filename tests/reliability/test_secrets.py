@@ -150,11 +150,6 @@ def test_uploaded_images_are_gone_after_a_served_and_a_refused_request(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "space/layout.py: Gradio refuses a file outside file_types=['image'] before the demo's "
-    "handler runs, so forget_uploads never deletes its cached copy (a DICOM radiograph, "
-    "notes); the fix belongs to layout.py (e.g. drop file_types on the demo's gr.File and "
-    "let stage_uploads refuse it): remove this marker then"))
 def test_an_upload_gradio_refuses_by_its_type_is_gone_too(app: App, tmp_path: Path) -> None:
     """Catches: an upload refused by Gradio itself (its extension) left in the cache."""
     notes = tmp_path / "patient-notes.txt"
