@@ -338,7 +338,23 @@ def content_digest(predictions: list[Prediction]) -> str:
 def _store(sessions: sessionmaker[Session], board: str, references, digest: str,
            clean: dict[str, Any], limits: Limits, kind: str, payload: dict[str, Any],
            write: Any = None, client: str | None = None) -> Accepted:
-    """One transaction: dedup, rate limit, then the row (``write`` runs before it)."""
+    """One transaction: dedup, rate limit, then the row (``write`` runs before it).
+    Requests racing on PostgreSQL (a board's first two submissions, the same content sent
+    twice at once) meet a unique constraint; the loser tries again and then sees the
+    winner's row: the board, or the earlier submission it duplicates."""
+    for attempt in range(3):
+        try:
+            return _store_once(sessions, board, references, digest, clean, limits, kind,
+                               payload, write, client)
+        except sa.exc.IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _store_once(sessions: sessionmaker[Session], board: str, references, digest: str,
+                clean: dict[str, Any], limits: Limits, kind: str, payload: dict[str, Any],
+                write: Any, client: str | None) -> Accepted:
     from leaderboard.boards import board_row
 
     with sessions.begin() as session:

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from eval_harness.api import DEFAULT_SCORING
@@ -35,7 +34,7 @@ from eval_harness.errors import DataError
 from eval_harness.tasks.base import ScoreOptions
 from leaderboard import queue
 from leaderboard.ingest import record_scored
-from leaderboard.store.database import outage_reason
+from leaderboard.store.database import OUTAGE, outage_reason
 
 log = logging.getLogger("codebench.worker")
 RETRY_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # waits between tries while the database is away
@@ -74,7 +73,7 @@ class _Heartbeat(threading.Thread):
             except queue.LeaseLost:
                 self.lost = True
                 return
-            except DBAPIError as error:  # the database is away: beat again next time
+            except OUTAGE as error:  # the database is away: beat again next time
                 log.warning("job %s: heartbeat failed, database unavailable (%s)",
                             self.job_id, outage_reason(error))
 
@@ -151,7 +150,7 @@ def process(sessions: sessionmaker[Session], job: Job, worker: str, folder: Path
     for wait in (*RETRY_S, None):
         try:
             return _store_outcome(sessions, job, worker, scored, failure)
-        except DBAPIError as error:  # nothing was written: the transaction rolled back
+        except OUTAGE as error:  # nothing was written: the transaction rolled back
             if wait is None or time.monotonic() + wait > deadline:
                 raise
             log.warning("job %s: database unavailable while storing (%s); again in %g s",
@@ -206,7 +205,7 @@ def work(sessions: sessionmaker[Session], folder: Path, *, once: bool = False,
         try:
             outcome = work_once(sessions, folder, worker, options=options, lease=lease,
                                 timeout=timeout)
-        except DBAPIError as error:  # wait for the database; the queue keeps every job
+        except OUTAGE as error:  # wait for the database; the queue keeps every job
             wait = RETRY_S[min(away, len(RETRY_S) - 1)]
             away += 1
             log.warning("database unavailable (%s); trying again in %g s", outage_reason(error),

@@ -12,9 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
-
-from leaderboard.store.database import outage_reason
+from leaderboard.store.database import OUTAGE, outage_reason
 
 log = logging.getLogger("codebench.space")
 
@@ -32,7 +30,7 @@ def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
 
         try:
             return handler(*args, **kwargs)
-        except DBAPIError as error:
+        except OUTAGE as error:
             log.warning("database unavailable: %s", outage_reason(error))
             raise gr.Error(UNAVAILABLE, print_exception=False) from None
 

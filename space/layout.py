@@ -267,8 +267,11 @@ def _submit_tab(space: Space) -> None:
                 "params_billion": params or None, "link": link or None,
                 "open_weights": {"open": True, "closed": False}.get(weights)}
         client = request.client.host if request and request.client else None
-        message = submit_logic.submit(space.sessions, space.folder, board, file, spec or "",
-                                      meta, client)
+        try:
+            message = submit_logic.submit(space.sessions, space.folder, board, file,
+                                          spec or "", meta, client)
+        finally:  # stored under the leaderboard folder (or refused): the upload goes
+            forget_uploads([file] if file else [], space.queued_uploads())
         return message, submit_logic.queue_table(space.sessions)
 
     send.click(send_it, [board, model_name, submitter, setting, params, weights, link, file,

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from leaderboard import views
-from leaderboard.store.database import outage_reason
+from leaderboard.store.database import OUTAGE, outage_reason
 from leaderboard.submissions import (
     Limits,
     Rejected,
@@ -50,7 +49,7 @@ def submit(sessions: sessionmaker[Session], folder: Path, board: str, file: str 
         return f"**Refused:** the model description is not JSON ({error.msg})."
     except Rejected as rejected:
         return "**Refused:**\n\n" + "\n".join(f"- {plain(p)}" for p in rejected.problems)
-    except DBAPIError as error:  # the row did not commit: say so, so it is sent again
+    except OUTAGE as error:  # the row did not commit: say so, so it is sent again
         log.warning("submission not stored, database unavailable: %s", outage_reason(error))
         return ("**Not stored:** the leaderboard database is not answering right now. "
                 "Nothing was saved; please submit again in a minute.")

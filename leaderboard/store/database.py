@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from eval_harness.settings import Settings
@@ -88,6 +88,11 @@ def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
     """One session, committed if the block succeeds and rolled back if it raises."""
     with sessions.begin() as session:
         yield session
+
+
+#: What a database that stopped answering raises (refused or dropped connections, a full
+#: disk, SQLite's busy timeout); a constraint or a bug is not an outage.
+OUTAGE = (OperationalError, InterfaceError)
 
 
 def outage_reason(error: DBAPIError) -> str:
