@@ -55,11 +55,14 @@ tiny-demo: $(VENV)/.installed
 		--recipe tiny --seed $(TINY_SEED) --output $(TINY_OUT) --no-resume --quiet
 	rm -rf $(TINY_OUT)/trainer
 
-# The space's tests run after the rest, on their own: beside the heaviest tests a browser
-# upload to the app stalled for minutes now and then (see the closing note of issue 13).
+# Three runs: the fast tests on both cores; then the space's tests on their own (beside
+# the heaviest tests a browser upload stalled now and then, see issue 13's closing note);
+# then the reliability suite's slow tests (load, faults, outages, secrets, browser
+# injection), one at a time, since the load test measures read latency.
 test: $(VENV)/.dev-installed system-deps
-	$(PY) -m pytest -q -n 2 --ignore=tests/space
+	$(PY) -m pytest -q -n 2 -m "not slow" --ignore=tests/space
 	$(PY) -m pytest -q tests/space
+	$(PY) -m pytest -q -m slow tests/reliability
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .

@@ -45,6 +45,18 @@ def plain(text: Any) -> str:
     return _MARKDOWN.sub(r"\\\1", str(text))
 
 
+def linked(url: str) -> str:
+    """A submitter's link as a Markdown link only when it is a plain http(s) address;
+    anything else (``javascript:``, ``data:``, brackets) shows as text."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc and not re.search(r"[\s()<>\[\]\\\"']",
+                                                                         url):
+        return f"[{plain(url)}]({url})"
+    return f"{plain(url)} (not linked: not an http(s) address)"
+
+
 def _fmt(value: Any) -> Any:
     return round(value, 3) if isinstance(value, float) else value
 
@@ -103,6 +115,8 @@ def detail(sessions: sessionmaker[Session], row_id: int | None, board: str
         f"{info['params_billion'] or '?'} B parameters, "
         f"{'open' if info['open_weights'] else 'closed' if info['open_weights'] is False else '?'}"
         " weights",
+        f"- submitted by {plain(info['submitter'])}"
+        + (f", {linked(info['link'])}" if info.get("link") else ""),
         f"- scored by harness {info['harness_version']}, label map `{info['label_map']}`",
         f"- provenance: {', '.join(f'{k}: {v}' for k, v in (info['provenance'] or {}).items())}",
         "", "Reproduce:", "", f"```\n{info['reproduce']}\n```"])

@@ -131,7 +131,7 @@ def _board_tab(space: Space) -> Any:
                 gr.update(choices=board_logic.choices(found)), found)
 
     with gr.Row():
-        board = gr.Dropdown(list(BOARDS), value=BOARDS[0], label="Board")
+        board = gr.Dropdown(list(BOARDS), value=BOARDS[0], label="Board", elem_id="board-board")
         task = gr.Dropdown(list(TASKS), value=TASKS[0], label="Task")
         setting = gr.Radio(list(board_logic.SETTINGS), value="all", label="Setting")
         weights = gr.Radio(list(board_logic.WEIGHTS), value="all", label="Weights")
