@@ -25,14 +25,6 @@ pytestmark = pytest.mark.slow
 LEASE_S = 2.0
 
 
-@pytest.fixture
-def board(synth_dir: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    from eval_harness.api import load_split
-
-    monkeypatch.setenv("CODEBENCH_DATA_DIR", str(synth_dir))
-    return [c.checkup_id for c in load_split(synth_dir, "test", "en").checkups]
-
-
 def _faulty(marker: Path, stage: str, program: str, *args: str) -> list[str]:
     return [sys.executable, "-m", "tests.reliability.faulty", str(marker), stage, program,
             *args]

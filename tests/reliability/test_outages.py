@@ -26,14 +26,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def board(synth_dir: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    from eval_harness.api import load_split
-
-    monkeypatch.setenv("CODEBENCH_DATA_DIR", str(synth_dir))
-    return [c.checkup_id for c in load_split(synth_dir, "test", "en").checkups]
-
-
-@pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 4 MB tmpfs: a disk that can really fill up (needs root, as in CI)."""
     disk = tmp_path / "disk"
