@@ -26,7 +26,7 @@ def board_env(synth_dir: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return [c.checkup_id for c in load_split(synth_dir, "test", "en").checkups]
 
 
-def lines(ids: list[str], task: str = "code_cls", text: str = "Pulpitis") -> bytes:
+def lines(ids: list[str], task: str = "code_cls", text: object = "Pulpitis") -> bytes:
     return "".join(json.dumps({"id": i, "task": task, "prediction": text}) + "\n"
                    for i in ids).encode()
 

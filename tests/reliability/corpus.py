@@ -29,11 +29,11 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from tests.leaderboard.test_submissions import META, lines
+
 KINDS = ("predictions", "metadata", "model", "image")
 FILE_NAME = "p.jsonl"  # the name a predictions file is submitted under in the tests
 
-META = {"model_name": "tiny-demo", "submitter": "alice", "setting": "fine-tuned",
-        "link": "https://example.org/model", "params_billion": 0.01, "open_weights": True}
 GOOD_SPEC = {"backend": "openai", "model_args": {"base_url": "http://127.0.0.1:9/v1",
                                                  "model": "m"}}
 
@@ -54,11 +54,6 @@ class HostileCase:
 
 
 # --- predictions -------------------------------------------------------------------------
-
-def lines(ids: list[str], task: str = "code_cls", text: Any = "Pulpitis") -> bytes:
-    return "".join(json.dumps({"id": i, "task": task, "prediction": text}) + "\n"
-                   for i in ids).encode()
-
 
 def _objects(objects: list[Any]) -> bytes:
     return "".join(json.dumps(o) + "\n" for o in objects).encode()

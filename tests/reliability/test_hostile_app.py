@@ -56,11 +56,6 @@ def app(synth_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
         yield space
 
 
-def _ids(synth_dir: Path) -> list[str]:
-    from eval_harness.api import load_split
-
-    return [c.checkup_id for c in load_split(synth_dir, "test", "en").checkups]
-
 
 def _submitted(space: RunningSpace) -> int:
     with sqlite3.connect(space.leaderboard_dir / "leaderboard.sqlite") as db:
@@ -84,11 +79,11 @@ def test_the_corpus_reaches_the_app() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.kind}: {c.name}")
 def test_hostile_input_through_the_app_is_refused_and_nothing_is_stored(
-        case: HostileCase, app: RunningSpace, synth_dir: Path, tmp_path: Path) -> None:
+        case: HostileCase, app: RunningSpace, board: list[str], tmp_path: Path) -> None:
     from gradio_client import Client, handle_file
 
     client = Client(app.url, verbose=False)
-    payload = case.build(_ids(synth_dir))
+    payload = case.build(board)
     try:
         if case.kind == "image":
             files = []
@@ -106,7 +101,7 @@ def test_hostile_input_through_the_app_is_refused_and_nothing_is_stored(
         else:
             upload = tmp_path / FILE_NAME
             upload.write_bytes(payload if case.kind == "predictions"
-                               else lines(_ids(synth_dir)))
+                               else lines(board))
             meta = META if case.kind == "predictions" else case.payload
             try:
                 message, _ = client.predict(*_form(meta, handle_file(str(upload)), ""),
@@ -126,13 +121,13 @@ def test_hostile_input_through_the_app_is_refused_and_nothing_is_stored(
 
 
 def test_after_the_corpus_the_app_and_its_worker_take_a_valid_submission(
-        app: RunningSpace, synth_dir: Path, tmp_path: Path) -> None:
+        app: RunningSpace, board: list[str], tmp_path: Path) -> None:
     from gradio_client import Client, handle_file
 
     with urllib.request.urlopen(f"{app.url}/gradio_api/info", timeout=10) as answer:
         assert answer.status == 200
     upload = tmp_path / FILE_NAME
-    upload.write_bytes(lines(_ids(synth_dir)))
+    upload.write_bytes(lines(board))
     message, _ = Client(app.url, verbose=False).predict(
         *_form(META, handle_file(str(upload)), ""), api_name="/submit")
     assert message.startswith("Queued as submission"), message

@@ -39,14 +39,6 @@ UNPRINTABLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e
                          "\u2060-\u2069\ufeff\ud800-\udfff]")
 
 
-@pytest.fixture
-def board_ids(synth_dir: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The synthetic-demo board on the session's synthetic data; its test ids."""
-    from eval_harness.api import load_split
-
-    monkeypatch.setenv("CODEBENCH_DATA_DIR", str(synth_dir))
-    return [c.checkup_id for c in load_split(synth_dir, "test", "en").checkups]
-
 
 def test_the_corpus_is_large_and_covers_every_kind() -> None:
     assert len(CORPUS) >= 40 and len(BY_NAME) == len(CORPUS)  # names are unique
@@ -77,17 +69,17 @@ IMAGES = [c for c in CORPUS if c.kind == "image"]
 
 
 @pytest.mark.parametrize("case", SUBMISSIONS, ids=lambda c: f"{c.kind}: {c.name}")
-def test_hostile_submission_is_refused_and_nothing_is_stored(case: HostileCase, board_ids,
+def test_hostile_submission_is_refused_and_nothing_is_stored(case: HostileCase, board,
                                                              sqlite_url: str,
                                                              tmp_path: Path) -> None:
     sessions = open_store(sqlite_url)
     folder = tmp_path / "leaderboard"
-    payload = case.build(board_ids)
+    payload = case.build(board)
     with pytest.raises(Rejected) as caught:
         if case.kind == "predictions":
             submit_predictions(sessions, BOARD, payload, META, folder=folder, name=FILE_NAME)
         elif case.kind == "metadata":
-            submit_predictions(sessions, BOARD, lines(board_ids), payload, folder=folder,
+            submit_predictions(sessions, BOARD, lines(board), payload, folder=folder,
                                name=FILE_NAME)
         else:
             submit_model(sessions, BOARD, payload, META)
@@ -95,7 +87,7 @@ def test_hostile_submission_is_refused_and_nothing_is_stored(case: HostileCase, 
     _refusal(case, caught.value)
     _nothing_stored(sessions, folder)
     # The service stays usable: the same store takes a valid submission of each kind.
-    accepted = submit_predictions(sessions, BOARD, lines(board_ids), META, folder=folder,
+    accepted = submit_predictions(sessions, BOARD, lines(board), META, folder=folder,
                                   name=FILE_NAME)
     assert not accepted.duplicate
     assert [p.name for p in (folder / "submissions").iterdir()] == [

@@ -20,7 +20,7 @@ MARKUP_SUBMITTER = "<script>window.__pwned=3</script>**bold**"
 MARKUP_LINK = "javascript:window.__pwned=4"
 
 
-def _legacy_row(db_url: str, folder: Path, synth_dir: Path) -> None:
+def _legacy_row(db_url: str, folder: Path, board: list[str]) -> None:
     """A row written before today's checks (or by a future bug): the page must still show
     it as text. Stored straight into the database, then scored by the worker."""
     import hashlib
@@ -31,7 +31,7 @@ def _legacy_row(db_url: str, folder: Path, synth_dir: Path) -> None:
     from leaderboard.store.schema import Board, Event, Submission
     from leaderboard.worker import work
 
-    raw = lines([c for c in _ids(synth_dir)], text="Pulpitis")
+    raw = lines(board, text="Pulpitis")
     digest = hashlib.sha256(raw).hexdigest()
     (folder / "submissions").mkdir(parents=True, exist_ok=True)
     (folder / "submissions" / f"{digest}.jsonl").write_bytes(raw)
@@ -48,20 +48,13 @@ def _legacy_row(db_url: str, folder: Path, synth_dir: Path) -> None:
     sessions.kw["bind"].dispose()
 
 
-def _ids(synth_dir: Path) -> list[str]:
-    from eval_harness.api import load_split
-
-    return [c.checkup_id for c in load_split(synth_dir, "test", "en").checkups]
-
 
 @pytest.mark.slow
 def test_markup_in_a_stored_row_is_shown_as_text_in_the_browser(
-        browser, synth_dir: Path, tmp_path: Path,  # noqa: F811
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        browser, board: list[str], synth_dir: Path, tmp_path: Path) -> None:  # noqa: F811
     home = tmp_path / "home"
-    monkeypatch.setenv("CODEBENCH_DATA_DIR", str(synth_dir))
     _legacy_row(f"sqlite:///{home / 'leaderboard' / 'leaderboard.sqlite'}",
-                home / "leaderboard", synth_dir)
+                home / "leaderboard", board)
     env = space_env(home, CODEBENCH_DATA_DIR=str(synth_dir))
     with launch_space(home, env=env, args=("--no-embeddings", "--no-worker")) as space:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
