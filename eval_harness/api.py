@@ -263,11 +263,14 @@ def predict(backend: ModelBackend, checkups: Sequence[Checkup], tasks: Sequence[
 
 
 def evaluate_model(backend: ModelBackend, checkups: Sequence[Checkup], tasks: Sequence[str],
-                   options: ScoreOptions = DEFAULT_SCORING, *,
-                   prompt: PromptOptions = DEFAULT_PROMPT, dataset_name: str = "COde",
+                   options: ScoreOptions = DEFAULT_SCORING, *, dataset_name: str,
+                   prompt: PromptOptions = DEFAULT_PROMPT,
                    split: str = "test", batch_size: int = 8, cache: Any = None,
                    progress: bool = False, log_samples: bool = False) -> Scored | None:
-    """Run ``backend`` on ``checkups`` and score it; None on non-main processes."""
+    """Run ``backend`` on ``checkups`` and score it; None on non-main processes.
+
+    ``dataset_name`` is what was loaded (``Split.references.name``: "COde" or
+    "COde-synthetic"); it has no default, so no run is labelled with another dataset."""
     predictions, _ = predict(backend, checkups, tasks, prompt=prompt, batch_size=batch_size,
                              cache=cache, progress=progress)
     if predictions is None:

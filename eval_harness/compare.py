@@ -1,7 +1,8 @@
 """Paired comparison of two runs on the same checkups.
 
-Each task (from the registry) gives its rows: a paired bootstrap (same resampled
-checkups for both runs) per metric with the difference, its CI and a p-value. Holm's
+Each task (from the registry) declares the per-sample statistics of its metrics; both
+runs' replicates on one resample plan go through ``eval_harness.paired`` (the engine the
+leaderboard ranks with), giving per metric the difference, its CI and a p-value. Holm's
 correction takes exactly one p-value per metric, the paired bootstrap's; McNemar's
 exact test is reported beside it for accuracy-like metrics, never mixed in. A metric
 that one run could not compute (METEOR without WordNet, say) is listed with the
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from eval_harness.errors import DataError
-from eval_harness.metrics.stats import PairedBootstrap, holm, mcnemar
+from eval_harness.metrics.stats import holm, mcnemar
+from eval_harness.paired import Pair, ResamplePlan, Stat, pair, replicates
 from eval_harness.results import ResultsDocument
 
 
@@ -33,9 +35,9 @@ class Row:
     skipped: str | None = None  # why no test: the metric is missing from a run
 
     @classmethod
-    def from_bootstrap(cls, task: str, metric: str, result: PairedBootstrap,
-                       p_mcnemar: float | None = None) -> Row:
-        return cls(task, metric, result.estimate_a, result.estimate_b, result.delta,
+    def from_pair(cls, task: str, metric: str, result: Pair,
+                  p_mcnemar: float | None = None) -> Row:
+        return cls(task, metric, result.a, result.b, result.delta,
                    (result.ci_low, result.ci_high), result.p_value, p_mcnemar)
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,7 +70,7 @@ def _check_same_data(doc_a: ResultsDocument, doc_b: ResultsDocument,
 
 def compare_runs(a: tuple[ResultsDocument, list[dict]], b: tuple[ResultsDocument, list[dict]],
                  *, resamples: int = 1000, seed: int = 0) -> list[Row]:
-    from eval_harness.tasks import get_task, task_names
+    from eval_harness.tasks import task_names
 
     (doc_a, samples_a), (doc_b, samples_b) = a, b
     shared = [t for t in doc_a.tasks if t in doc_b.tasks]
@@ -86,11 +88,30 @@ def compare_runs(a: tuple[ResultsDocument, list[dict]], b: tuple[ResultsDocument
             raise DataError.single("compare", f"{task}: the runs cover different checkups "
                                    f"({len(set(sa) ^ set(sb))} differ)")
         ids = sorted(sa)
-        task_rows = get_task(task).paired_rows([sa[i] for i in ids], [sb[i] for i in ids],
-                                               resamples, seed)
+        task_rows = paired_rows(task, [sa[i] for i in ids], [sb[i] for i in ids],
+                                ResamplePlan(len(ids), resamples, seed))
         rows.extend(task_rows)
         rows.extend(_skipped_rows(task, doc_a, doc_b, {r.metric for r in task_rows}))
     return holm_rows(rows)
+
+
+def paired_rows(task: str, a: list[dict], b: list[dict], plan: ResamplePlan) -> list[Row]:
+    """One row per metric both runs have statistics for, from their replicates on
+    ``plan`` (per-sample records of the same checkups, in the same order)."""
+    from eval_harness.tasks import get_task
+
+    stats_a, stats_b = (get_task(task).statistics(run) for run in (a, b))
+    rows = []
+    for metric in (m for m in stats_a if m in stats_b):
+        rows.append(pair_row(task, metric, stats_a[metric], stats_b[metric], plan))
+    return rows
+
+
+def pair_row(task: str, metric: str, a: Stat, b: Stat, plan: ResamplePlan) -> Row:
+    result = pair(a.point(), replicates(a, plan), b.point(), replicates(b, plan))
+    p_mcnemar = (exact_mcnemar_p(a.correct, b.correct)
+                 if a.correct is not None and b.correct is not None else None)
+    return Row.from_pair(task, metric, result, p_mcnemar)
 
 
 def holm_rows(rows: list[Row]) -> list[Row]:
@@ -141,25 +162,3 @@ def format_rows(rows: list[Row], name_a: str, name_b: str) -> str:
                  "Holm-adjusted across all rows; p McN: McNemar's exact test (beside, not "
                  "in Holm).")
     return "\n".join(lines)
-
-
-def primary_paired(task: str, a: list[dict], b: list[dict], *, resamples: int = 1000,
-                   seed: int = 0) -> PairedBootstrap:
-    """The paired bootstrap of a task's primary metric only (what a leaderboard's rank
-    bound needs), from two runs' per-sample records over the same checkups in the same
-    order. Far cheaper than every metric's row in ``compare_runs``."""
-    from eval_harness.metrics.stats import ConfusionData, paired_bootstrap
-    from eval_harness.tasks import get_task
-
-    primary = get_task(task).primary_metric
-    if [s["id"] for s in a] != [s["id"] for s in b]:
-        raise DataError.single("compare", f"{task}: the runs cover different checkups")
-    if task == "code_cls":
-        refs = [s["reference"] for s in a]
-        data = [ConfusionData.from_labels(refs, [s["extracted"] for s in run]) for run in (a, b)]
-        return paired_bootstrap(data[0], data[1], primary, resamples, seed)
-    if all(primary in s.get("metrics", {}) for s in a + b):  # a mean of per-sample values
-        return paired_bootstrap([s["metrics"][primary] for s in a],
-                                [s["metrics"][primary] for s in b], "mean", resamples, seed)
-    raise DataError.single("compare", f"{task}: no per-sample values of its primary metric "
-                           f"{primary}")

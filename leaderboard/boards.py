@@ -53,8 +53,13 @@ def _synthetic_references(data_dir: Path) -> ReferenceSet:
 def board_row(board: str, references: ReferenceSet) -> Board:
     titles = {"code-test-600": "COde test split (600 checkups)",
               "synthetic-demo": "Synthetic demo benchmark (COde layout, synthetic images)"}
+    from leaderboard.standings import board_seed
+
+    info = references.dataset_info()
     return Board(id=board, title=titles[board], n_checkups=len(references.references),
-                 dataset_fingerprint=references.dataset_info().fingerprint)
+                 dataset_fingerprint=info.fingerprint,
+                 reports_fingerprint=info.reports_fingerprint,
+                 resamples=1000, resample_seed=board_seed(board))
 
 
 def position_ids(board: str) -> dict[str, str] | None:

@@ -56,8 +56,7 @@ def _seed(args: argparse.Namespace) -> int:
                              "or pass --peer-dir)")
         summary = build_seed(peer_dir, SEED_FILE, workers=args.workers,
                              embeddings=args.embeddings)
-        print(f"scored {summary['runs']} published runs, {summary['comparisons']} paired "
-              f"comparisons -> {summary['path']}")
+        print(f"scored {summary['runs']} published runs -> {summary['path']}")
     sessions = _sessions(args)
     print("board code-test-600 seeded")
     if args.synthetic:
@@ -86,15 +85,24 @@ def _ranked(args: argparse.Namespace, **filters) -> list[dict]:
             raise UsageError(str(error.args[0])) from None
 
 
+def _interval(row: dict) -> str:
+    """"3–7" (a row's rank interval), "3" when it is one rank, "—" when unranked."""
+    low, high = row.get("rank_low"), row.get("rank_high")
+    if low is None:
+        return "—"
+    return str(low) if low == high else f"{low}–{high}"
+
+
 def _list(args: argparse.Namespace) -> int:
-    rows = _ranked(args, setting=args.setting)
+    rows = _ranked(args, rank_by=args.rank_by, setting=args.setting)
     if args.json:
         print(json.dumps(rows, indent=1, default=str))
         return 0
-    print(f"{args.board} / {args.task}: {len(rows)} rows, primary metric "
-          f"{rows[0]['metric'] if rows else '—'} (95% CI); rank = upper bound (ties share it)")
+    metric = rows[0]["metric"] if rows else (args.rank_by or "its primary metric")
+    print(f"{args.board} / {args.task}: {len(rows)} rows by {metric} (95% CI); rank = the "
+          "row's 95% rank interval (rows the board cannot separate share ranks)")
     for row in rows:
-        print(f"{row['rank_upper_bound']:>4}  {row['model'][:44]:<44} {_fmt(row['value'])} "
+        print(f"{_interval(row):>7}  {row['model'][:44]:<44} {_fmt(row['value'])} "
               f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]  {row['setting'] or '—':<10} "
               f"{_source(row)}")
     return 0
@@ -194,7 +202,7 @@ def _show(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from leaderboard.views import to_csv
 
-    rows = _ranked(args)
+    rows = _ranked(args, rank_by=args.rank_by)
     text = (json.dumps(rows, indent=1, default=str) + "\n" if args.format == "json"
             else to_csv(rows))
     if args.output:
@@ -265,6 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list", help="a board's ranked rows")
     listing.add_argument("--board", default="code-test-600")
     listing.add_argument("--task", default="code_cls")
+    listing.add_argument("--rank-by", metavar="METRIC",
+                         help="a headline metric of the task (default: its primary); "
+                              "code_cls: macro_f1, accuracy, weighted_f1; code_report: "
+                              "bleu_sentence_mean, primary_class_accuracy, "
+                              "diagnosis_f1_micro, icd_f1, rougeL, meteor; code_multilabel: "
+                              "micro_f1, macro_f1")
     listing.add_argument("--setting", choices=("zero-shot", "few-shot", "fine-tuned"))
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_list)
@@ -298,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="a board's ranked rows as CSV or JSON")
     export.add_argument("--board", default="code-test-600")
     export.add_argument("--task", default="code_cls")
+    export.add_argument("--rank-by", metavar="METRIC", help="as for list")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--output", type=Path)
     export.set_defaults(handler=_export)

@@ -1,6 +1,8 @@
-"""Storing a scored run: results with CIs, per-class rows, per-sample records and the
-paired comparisons with every other finished row of the board, in the caller's
-transaction (so a run is stored whole or not at all).
+"""Landing a scored run: checked against its board (the same checkups, classes and
+reference reports), then stored with its results, per-class rows, per-sample records and
+the bootstrap replicates of its headline metrics on the board's resample plan, and the
+board's standings recomputed, all in the caller's transaction (a run is stored whole or
+not at all).
 
 Per-sample records keep what paired tests need (the extracted class and the reference
 class, per-sample metric values, findings counts); the prediction text is dropped (the
@@ -18,9 +20,10 @@ from eval_harness.api import Scored
 from eval_harness.errors import DataError
 from leaderboard import standings
 from leaderboard.store.schema import (
+    Board,
     ClassResult,
-    Comparison,
     Event,
+    Replicate,
     Result,
     SampleRecord,
     Submission,
@@ -29,7 +32,6 @@ from leaderboard.store.schema import (
 
 VIEWS = {"all": "metrics", "answered": "answered"}
 DROPPED_SAMPLE_FIELDS = ("prediction",)
-RESAMPLES = 1000
 
 
 def stored_sample(sample: dict[str, Any]) -> dict[str, Any]:
@@ -66,41 +68,49 @@ def samples_of(session: Session, submission_id: int, task: str) -> list[dict[str
         .order_by(SampleRecord.sample_id)))
 
 
-def compare_with_board(session: Session, submission: Submission, scored: Scored) -> int:
-    """Paired bootstraps of the new row against every finished row of its board, per task
-    on the task's primary metric; returns how many were stored."""
-    from eval_harness.compare import primary_paired
+def landing_problem(board: Board, document) -> str | None:
+    """Why a run cannot land on ``board`` (scored on other checkups, classes or reference
+    reports than the board pinned), or None."""
+    from eval_harness.tasks import get_task, task_names
 
-    others = session.scalars(sa.select(Submission.id).where(
-        Submission.board_id == submission.board_id, Submission.status == "finished",
-        Submission.id != submission.id)).all()
-    stored = 0
+    data = document.dataset
+    if board.dataset_fingerprint and data.fingerprint != board.dataset_fingerprint:
+        return (f"the run was scored on dataset {data.fingerprint[:16]} but board {board.id} "
+                f"holds dataset {board.dataset_fingerprint[:16]} (different checkups, "
+                "reference classes or label map): it cannot be ranked here")
+    reports = any(get_task(t).uses_reports for t in document.tasks if t in task_names())
+    if reports and board.reports_fingerprint and \
+            data.reports_fingerprint != board.reports_fingerprint:
+        return (f"the run was scored against reference reports "
+                f"{(data.reports_fingerprint or 'none')[:16]} but board {board.id} holds "
+                f"{board.reports_fingerprint[:16]}: report numbers are not comparable")
+    unknown = [t for t in document.tasks if t not in task_names()]
+    if unknown:
+        return f"unknown task(s) {', '.join(unknown)}: no board track ranks them"
+    return None
+
+
+def _replicates(board: Board, submission_id: int, scored: Scored) -> list[dict[str, Any]]:
+    rows = []
     for task in scored.document.tasks:
-        mine = sorted((s for s in scored.samples if s["task"] == task), key=lambda s: s["id"])
-        for other in others:
-            theirs = samples_of(session, other, task)
-            if [s["id"] for s in theirs] != [s["id"] for s in mine]:
-                continue  # another task set or checkup set: not comparable, no evidence
-            try:
-                result = primary_paired(task, mine, theirs, resamples=RESAMPLES)
-            except DataError:
-                continue  # a task without per-sample primary values (none today)
-            session.add(Comparison(board_id=submission.board_id, task=task,
-                                   metric=scored.document.tasks[task].primary_metric,
-                                   a_id=submission.id,
-                                   b_id=other, delta=result.delta,
-                                   share_a_better=result.share_a_better,
-                                   share_b_better=result.share_b_better,
-                                   n_resamples=result.n_resamples))
-            stored += 1
-    return stored
+        rows += standings.replicate_rows(board, submission_id, task,
+                                         [s for s in scored.samples if s["task"] == task])
+    return rows
 
 
 def record_scored(session: Session, submission: Submission, scored: Scored, *,
-                  compare: bool = True, detail: str = "scored") -> None:
-    """Store ``scored`` as ``submission``'s results and mark it finished."""
+                  recompute: bool = True, detail: str = "scored") -> None:
+    """Store ``scored`` as ``submission``'s results and mark it finished; a run that does
+    not belong on the board raises a DataError before anything is written."""
     session.flush()  # the submission needs its id
     document = scored.document
+    board = session.get(Board, submission.board_id)
+    problem = landing_problem(board, document)
+    if problem:
+        raise DataError.single(f"submission {submission.id}", problem)
+    replicate_rows = _replicates(board, submission.id, scored)  # may refuse: before writing
+    if board.dataset_fingerprint is None:  # a board made before fingerprints: pin it now
+        board.dataset_fingerprint = document.dataset.fingerprint
     _insert_rows(session, submission.id, scored)
     submission.harness_version = document.harness_version
     submission.label_map = document.dataset.label_map
@@ -113,8 +123,8 @@ def record_scored(session: Session, submission: Submission, scored: Scored, *,
     submission.updated_at = now()
     submission.events.append(Event(status="finished", detail=detail))
     session.add_all(standings.standing_rows(submission.board_id, submission.id, document))
+    if replicate_rows:
+        session.execute(sa.insert(Replicate), replicate_rows)
     session.flush()
-    if compare:
-        compare_with_board(session, submission, scored)
-        for task in document.tasks:
-            standings.refresh(session, submission.board_id, task)
+    if recompute:
+        standings.recompute(session, submission.board_id)

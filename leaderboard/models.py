@@ -154,4 +154,5 @@ def evaluate(spec: dict[str, Any], board: str, options):
     split = api.load_split(Settings.from_env().data_dir, "test", "en")
     train = [c for c in split.everything if c.split == "train"]
     backend = create_model(spec["backend"], args, train, 0)
-    return api.evaluate_model(backend, split.checkups, spec["tasks"], options)
+    return api.evaluate_model(backend, split.checkups, spec["tasks"], options,
+                              dataset_name=split.references.name)

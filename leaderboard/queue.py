@@ -113,9 +113,6 @@ def withdraw(session: Session, submission_id: int, reason: str) -> Submission:
     job.events.append(Event(status="withdrawn", detail=reason.strip()))
     session.flush()
     from leaderboard import standings
-    from leaderboard.store.schema import Standing
 
-    for task in session.scalars(sa.select(Standing.task).where(
-            Standing.submission_id == submission_id)):
-        standings.refresh(session, job.board_id, task)
+    standings.recompute(session, job.board_id)
     return job

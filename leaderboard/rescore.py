@@ -2,10 +2,11 @@
 
 Predictions submissions are rescored from their stored file, and the published runs from
 ``$CODEBENCH_PEER_RUNS`` when it is here. A row's old results, per-sample records,
-standings and comparisons are replaced in one transaction per row, the submission keeps
-its history (an event names the new harness version), and the board's comparisons and
-rank bounds are rebuilt. Rows that cannot be rescored here (a model run, a published run
-without its folder) keep their figures and stay marked with the version that scored them.
+standings and replicates are replaced in one transaction per row, the submission keeps
+its history (an event names the new harness version), and the board's standings are
+recomputed from the stored replicates. Rows that cannot be rescored here (a model run, a
+published run without its folder) keep their figures and stay marked with the version
+that scored them.
 """
 
 from __future__ import annotations
@@ -16,17 +17,19 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from eval_harness import __version__
+from leaderboard import standings
 from leaderboard.ingest import record_scored
 from leaderboard.store.schema import (
     ClassResult,
-    Comparison,
+    RankInterval,
+    Replicate,
     Result,
     SampleRecord,
     Standing,
     Submission,
 )
 
-_PER_ROW = (Result, ClassResult, SampleRecord, Standing)
+_PER_ROW = (Result, ClassResult, SampleRecord, Standing, Replicate, RankInterval)
 
 
 def _scored_again(submission: Submission, folder: Path, peer_dir: Path, options):
@@ -48,8 +51,6 @@ def _scored_again(submission: Submission, folder: Path, peer_dir: Path, options)
 def _clear(session: Session, submission_id: int) -> None:
     for table in _PER_ROW:
         session.execute(sa.delete(table).where(table.submission_id == submission_id))
-    session.execute(sa.delete(Comparison).where(sa.or_(Comparison.a_id == submission_id,
-                                                       Comparison.b_id == submission_id)))
 
 
 def rescore(sessions: sessionmaker[Session], board: str, folder: Path, peer_dir: Path,
@@ -74,4 +75,6 @@ def rescore(sessions: sessionmaker[Session], board: str, folder: Path, peer_dir:
             record_scored(session, submission, scored,
                           detail=f"rescored by harness {__version__}")
         counts["rescored"] += 1
+    with sessions.begin() as session:  # whatever was kept or rescored, one fresh ranking
+        standings.recompute(session, board)
     return counts

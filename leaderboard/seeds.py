@@ -1,15 +1,15 @@
 """The published runs on the real COde test split, as rows of the ``code-test-600`` board.
 
 ``build_seed`` scores every run under ../shared/data/peer-runs/pocket-dentist-code through
-the harness API (``score_many``), stores them in a scratch database (which computes the
-paired comparisons behind the rank bounds) and writes one compressed JSON file,
+the harness API (``score_many``) and writes one compressed JSON file,
 ``leaderboard/seeds/code-test-600.json.gz``, that is committed: a clone without ../shared
 still shows all the rows. ``ensure_seeded`` loads that file into a store once.
 
-The file holds figures, per-class rows, per-sample records without prediction text
-(correctness, per-sample metric values, findings) and the comparisons; never a reference
-report. Each row says where it came from: the public repository, its commit and folder,
-and that this harness scored it from the published predictions.
+The file holds figures, per-class rows and per-sample records without prediction text
+(correctness, per-sample metric values, findings); never a reference report. Loading it
+computes each row's replicates on the board's resample plan and the board's standings.
+Each row says where it came from: the public repository, its commit and folder, and that
+this harness scored it from the published predictions.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from eval_harness.api import Scored
 from eval_harness.results import ResultsDocument
 from leaderboard import standings
 from leaderboard.ingest import record_scored, stored_sample
-from leaderboard.store.schema import Board, Comparison, Event, SampleRecord, Submission
+from leaderboard.store.schema import Board, Event, Submission
 
 BOARD = "code-test-600"
 SEED_FILE = Path(__file__).resolve().parent / "seeds" / f"{BOARD}.json.gz"
@@ -40,11 +40,15 @@ CLOSED = ("gemini",)  # families whose weights are not published
 SCHEMA = "codebench.seed/v1"
 
 
-def board_row() -> Board:
+def board_row(dataset: dict[str, Any]) -> Board:
+    """The board, pinned to the published references' fingerprints (from a seed run's
+    results: every published run was scored against the same references)."""
     return Board(id=BOARD, title="COde test split (600 checkups)",
                  description="The real COde test split: 600 checkups, 100 per class; "
                              "references from the published ground truths.",
-                 n_checkups=600)
+                 n_checkups=600, dataset_fingerprint=dataset["fingerprint"],
+                 reports_fingerprint=dataset.get("reports_fingerprint"),
+                 resamples=1000, resample_seed=standings.board_seed(BOARD))
 
 
 def run_metadata(setting_dir: str, name: str) -> dict[str, Any]:
@@ -75,41 +79,24 @@ def build_seed(peer_dir: Path, out: Path = SEED_FILE, *, workers: int = 2,
     from eval_harness import api
     from eval_harness.hashing import sha256_file
     from eval_harness.tasks.base import ScoreOptions
-    from leaderboard.store.database import open_store
 
     runs, jobs = api.peer_run_jobs(peer_dir)
     scored_runs = list(api.score_many(jobs, ScoreOptions(embeddings=embeddings),
                                       workers=workers))
-    sessions = open_store("sqlite://")  # scratch: computes the comparisons
-    entries = []
-    with sessions.begin() as session:
-        session.add(board_row())
-        for run, scored in zip(runs, scored_runs, strict=True):
-            meta = run_metadata(run.parent.name, run.name)
-            submission = _submission(meta, sha256_file(run / "predictions.jsonl"))
-            session.add(submission)
-            record_scored(session, submission, scored, detail="scored from published run")
-            entries.append((submission, meta, scored))
-        session.flush()
-        index = {s.id: i for i, (s, _, _) in enumerate(entries)}
-        comparisons = [{"a": index[c.a_id], "b": index[c.b_id], "task": c.task,
-                        "metric": c.metric, "delta": c.delta,
-                        "share_a_better": c.share_a_better,
-                        "share_b_better": c.share_b_better, "n_resamples": c.n_resamples}
-                       for c in session.scalars(sa.select(Comparison))]
+    entries = [(run_metadata(run.parent.name, run.name), sha256_file(run / "predictions.jsonl"),
+                scored) for run, scored in zip(runs, scored_runs, strict=True)]
     document = {"schema": SCHEMA, "board": BOARD,
-                "runs": [{"content_hash": s.content_hash, **meta,
+                "runs": [{"content_hash": digest, **meta,
                           "document": scored.document.to_dict(),
                           "samples": [stored_sample(x) for x in scored.samples]}
-                         for s, meta, scored in entries],
-                "comparisons": comparisons}
+                         for meta, digest, scored in entries]}
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_suffix(".partial")
     # mtime=0: the same runs give the same bytes.
     with gzip.GzipFile(partial, "wb", mtime=0) as handle:
         handle.write(json.dumps(document, sort_keys=True, separators=(",", ":")).encode())
     partial.replace(out)
-    return {"runs": len(entries), "comparisons": len(comparisons), "path": str(out)}
+    return {"runs": len(entries), "path": str(out)}
 
 
 def read_seed(path: Path = SEED_FILE) -> dict[str, Any]:
@@ -121,33 +108,24 @@ def read_seed(path: Path = SEED_FILE) -> dict[str, Any]:
 
 
 def load_seed(session: Session, path: Path = SEED_FILE) -> int:
-    """Insert the seed file's rows (and the board) into an empty board; 0 if seeded."""
+    """Insert the seed file's rows (and the board) into an empty board; 0 if seeded.
+    Processes starting together wait on the board's lock, and the later ones find it
+    seeded."""
+    standings.lock_board(session, BOARD)
     if session.scalar(sa.select(sa.func.count()).select_from(Submission).where(
             Submission.board_id == BOARD, Submission.kind == "seed")):
         return 0
     seed = read_seed(path)
     if session.get(Board, BOARD) is None:
-        session.add(board_row())
-    ids = []
+        session.add(board_row(seed["runs"][0]["document"]["dataset"]))
     for run in seed["runs"]:
         submission = _submission(run, run["content_hash"])
         session.add(submission)
-        scored = Scored(ResultsDocument.from_dict(run["document"]), [])
-        record_scored(session, submission, scored, compare=False,
+        scored = Scored(ResultsDocument.from_dict(run["document"]), run["samples"])
+        record_scored(session, submission, scored, recompute=False,
                       detail="imported from the committed seed")
-        session.execute(sa.insert(SampleRecord), [
-            {"submission_id": submission.id, "task": s["task"], "sample_id": s["id"],
-             "values": s} for s in run["samples"]])
-        ids.append(submission.id)
-    session.add_all(Comparison(board_id=BOARD, task=c["task"], metric=c["metric"],
-                               a_id=ids[c["a"]], b_id=ids[c["b"]], delta=c["delta"],
-                               share_a_better=c["share_a_better"],
-                               share_b_better=c["share_b_better"],
-                               n_resamples=c["n_resamples"]) for c in seed["comparisons"])
-    session.flush()
-    for task in {c["task"] for c in seed["comparisons"]}:
-        standings.refresh(session, BOARD, task)
-    return len(ids)
+    standings.recompute(session, BOARD)
+    return len(seed["runs"])
 
 
 def ensure_seeded(sessions: sessionmaker[Session], path: Path = SEED_FILE) -> int:
@@ -185,7 +163,8 @@ def seed_synthetic(sessions: sessionmaker[Session], data_dir: Path, options) -> 
                     Submission.board_id == "synthetic-demo", Submission.content_hash == digest)):
                 continue
         scored = api.evaluate_model(create_model(backend, dict(args), train, 0),
-                                    split.checkups, ["code_cls", "code_report"], options)
+                                    split.checkups, ["code_cls", "code_report"], options,
+                                    dataset_name=split.references.name)
         with sessions.begin() as session:
             if session.get(Board, "synthetic-demo") is None:
                 session.add(board_row("synthetic-demo", split.references))

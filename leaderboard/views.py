@@ -12,22 +12,46 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from eval_harness import __version__
-from leaderboard.store.schema import Board, Standing, Submission
+from leaderboard.store.schema import Board, RankInterval, Standing, Submission
 
 
-def ranked(session: Session, board: str, task: str, *, setting: str | None = None,
-           open_weights: bool | None = None, max_params: float | None = None,
-           harness_version: str | None = None) -> list[dict[str, Any]]:
-    """The board's finished rows for ``task``, best first, with CIs and rank bounds."""
+def rank_metric(task: str, rank_by: str | None) -> str:
+    """The metric a task's board is ranked by: ``rank_by`` if it is one of the task's
+    headline metrics, else its primary metric; anything else is a LookupError naming
+    the choices."""
+    from eval_harness.tasks import get_task, task_names
+
+    if task not in task_names():
+        raise LookupError(f"no task {task!r}; tasks: {', '.join(task_names())}")
+    choices = get_task(task).rank_metrics()
+    if rank_by is None:
+        return choices[0]
+    if rank_by not in choices:
+        raise LookupError(f"{task} is not ranked by {rank_by!r}; rank by one of "
+                          f"{', '.join(choices)}")
+    return rank_by
+
+
+def ranked(session: Session, board: str, task: str, *, rank_by: str | None = None,
+           setting: str | None = None, open_weights: bool | None = None,
+           max_params: float | None = None, harness_version: str | None = None
+           ) -> list[dict[str, Any]]:
+    """The board's finished rows for ``task``, best first by ``rank_by`` (default: the
+    task's primary metric), each with its value, 95% CI and rank interval. A row without
+    that metric (METEOR where WordNet was missing) is listed last, unranked."""
     if session.get(Board, board) is None:
         raise LookupError(f"no board {board!r}; boards: {', '.join(boards(session)) or 'none'}")
+    metric = rank_metric(task, rank_by)
     # Plain columns, not ORM objects: building 10,000 entities would cost most of the read.
     columns = (Submission.id, Submission.model_name, Submission.setting,
                Submission.open_weights, Submission.params_billion, Submission.submitter,
                Submission.status, Submission.harness_version, Submission.provenance,
-               Standing.metric, Standing.value, Standing.ci_low, Standing.ci_high,
-               Standing.rank_upper_bound, Standing.columns)
+               RankInterval.value, RankInterval.ci_low, RankInterval.ci_high,
+               RankInterval.rank_low, RankInterval.rank_high, Standing.columns)
+    interval = sa.and_(RankInterval.submission_id == Standing.submission_id,
+                       RankInterval.task == Standing.task, RankInterval.metric == metric)
     query = (sa.select(*columns).join(Submission, Standing.submission_id == Submission.id)
+             .outerjoin(RankInterval, interval)
              .where(Standing.board_id == board, Standing.task == task,
                     Submission.status == "finished"))
     if setting:
@@ -38,10 +62,14 @@ def ranked(session: Session, board: str, task: str, *, setting: str | None = Non
         query = query.where(Submission.params_billion <= max_params)
     if harness_version:
         query = query.where(Submission.harness_version == harness_version)
-    query = query.order_by(Standing.value.desc().nulls_last(), Submission.model_name)
+    # Best rank bound first; within one bound, the narrower interval, then the value.
+    query = query.order_by(RankInterval.rank_low.asc().nulls_last(),
+                           RankInterval.rank_high.asc(), RankInterval.value.desc(),
+                           Submission.model_name, Submission.id)
     return [{"id": r.id, "model": r.model_name, "board": board, "task": task,
-             "metric": r.metric, "value": r.value, "ci_low": r.ci_low, "ci_high": r.ci_high,
-             "rank_upper_bound": r.rank_upper_bound, "setting": r.setting,
+             "metric": metric, "value": r.value, "ci_low": r.ci_low, "ci_high": r.ci_high,
+             "rank_low": r.rank_low, "rank_high": r.rank_high,
+             "rank_upper_bound": r.rank_low, "setting": r.setting,
              "open_weights": r.open_weights, "params_billion": r.params_billion,
              "submitter": r.submitter, "status": r.status,
              "harness_version": r.harness_version,
@@ -110,18 +138,49 @@ def per_class(session: Session, submission_id: int, task: str = "code_cls"
             for name in CLASSES if (c := stored.get(name)) is not None]
 
 
-def compare(session: Session, a: int, b: int, task: str, *, resamples: int = 1000
-            ) -> list[dict[str, Any]]:
-    """The harness's paired-test table for two finished rows on the same checkups."""
-    from eval_harness.compare import holm_rows
-    from eval_harness.tasks import get_task
+def compare(session: Session, a: int, b: int, task: str) -> list[dict[str, Any]]:
+    """Two finished rows of one board on the same checkups: the paired table of every
+    metric on the board's resample plan (Holm over metrics), and for each ranked metric
+    the board's own verdict on the same pair, read from the stored replicates and each
+    row's critical value (``eval_harness.paired.better_than``)."""
+    from eval_harness.compare import holm_rows, paired_rows
     from leaderboard.ingest import samples_of
+    from leaderboard.standings import plan_of
 
+    subs = [session.get(Submission, i) for i in (a, b)]
     runs = [samples_of(session, i, task) for i in (a, b)]
-    if not runs[0] or [s["id"] for s in runs[0]] != [s["id"] for s in runs[1]]:
-        raise LookupError(f"rows {a} and {b} have no {task} results on the same checkups")
-    rows = holm_rows(get_task(task).paired_rows(runs[0], runs[1], resamples, 0))
-    return [row.to_dict() for row in rows]
+    if None in subs or subs[0].board_id != subs[1].board_id or not runs[0] \
+            or [s["id"] for s in runs[0]] != [s["id"] for s in runs[1]]:
+        raise LookupError(f"rows {a} and {b} have no {task} results on the same board")
+    plan = plan_of(session.get(Board, subs[0].board_id))
+    rows = [row.to_dict() for row in holm_rows(paired_rows(task, runs[0], runs[1], plan))]
+    verdicts = board_verdicts(session, a, b, task)
+    for row in rows:
+        row["board_verdict"] = verdicts.get(row["metric"])
+    return rows
+
+
+def board_verdicts(session: Session, a: int, b: int, task: str) -> dict[str, str]:
+    """metric -> "A", "B" or "tie": what the board's rank rule says of this pair."""
+    from eval_harness.paired import better_than, pair
+    from leaderboard.standings import from_bytes
+    from leaderboard.store.schema import Replicate
+
+    stored = {(r.submission_id, r.metric): r for r in session.scalars(
+        sa.select(Replicate).where(Replicate.submission_id.in_((a, b)),
+                                   Replicate.task == task))}
+    critical = {(r.submission_id, r.metric): r.critical for r in session.scalars(
+        sa.select(RankInterval).where(RankInterval.submission_id.in_((a, b)),
+                                      RankInterval.task == task))}
+    out = {}
+    for (row, metric), ra in stored.items():
+        rb = stored.get((b, metric))
+        if row != a or rb is None or (a, metric) not in critical or (b, metric) not in critical:
+            continue
+        verdict = pair(ra.point, from_bytes(ra.values), rb.point, from_bytes(rb.values))
+        out[metric] = better_than(verdict, critical[(a, metric)], critical[(b, metric)],
+                                  ra.higher_is_better)
+    return out
 
 
 def submission_detail(session: Session, submission_id: int) -> dict[str, Any] | None:

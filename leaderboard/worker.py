@@ -167,7 +167,11 @@ def _store_outcome(sessions: sessionmaker[Session], job: Job, worker: str, score
         if failure:
             queue.fail(session, held, *failure)
             return "failed"
-        record_scored(session, held, scored, detail=f"scored by {worker}")
+        try:
+            record_scored(session, held, scored, detail=f"scored by {worker}")
+        except DataError as error:  # refused at landing, before anything was written
+            queue.fail(session, held, "validation", str(error))
+            return "failed"
         held.lease_owner = held.lease_until = None
         return "finished"
 

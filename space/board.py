@@ -133,7 +133,7 @@ def comparison(sessions: sessionmaker[Session], a: int | None, b: int | None, ta
         return pd.DataFrame({"note": ["pick two different rows"]})
     with sessions() as session:
         try:
-            found = views.compare(session, int(a), int(b), task, resamples=1000)
+            found = views.compare(session, int(a), int(b), task)
         except LookupError as error:
             return pd.DataFrame({"note": [str(error)]})
     keep = ("metric", "a", "b", "delta", "ci", "p_bootstrap", "p_holm", "skipped")

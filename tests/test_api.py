@@ -264,7 +264,8 @@ def test_evaluate_model_equals_predict_then_score(synth_dir: Path, test_split) -
     train = load_checkups(synth_dir, split="train")
     backend = MajorityBackend(train)
     tasks = ["code_cls", "code_multilabel"]
-    scored = api.evaluate_model(backend, test_split, tasks, FAST)
+    scored = api.evaluate_model(backend, test_split, tasks, FAST,
+                                dataset_name="COde-synthetic")
     preds, _ = api.predict(backend, test_split, tasks)
     again = api.score_predictions(preds, _refs(test_split), FAST, tasks=tasks)
     for task in tasks:
@@ -357,8 +358,8 @@ def test_multilabel_statistics_from_counts_equal_sklearn() -> None:
 def test_a_fourth_task_is_one_registration(synth_dir: Path, test_split) -> None:
     """A toy task: answer the patient's checkup id. Registered, it is prompted, answered
     by the baselines, scored and compared without any other change."""
-    from eval_harness.compare import Row
     from eval_harness.models.baselines import MajorityBackend
+    from eval_harness.paired import Stat
     from eval_harness.results import TaskResult
     from eval_harness.tasks.base import Task
 
@@ -371,17 +372,21 @@ def test_a_fourth_task_is_one_registration(synth_dir: Path, test_split) -> None:
             [{"id": r.sample_id, "task": inp.task, "correct": c}
              for r, c in zip(inp.references, correct, strict=True)]
 
-    def paired(a, b, resamples, seed):
-        return [Row("toy_id", "exact", 1.0, 1.0, 0.0, (0.0, 0.0), 1.0)]
+    def statistics(records):
+        import numpy as np
+
+        return {"exact": Stat(np.array([r["correct"] for r in records]))}
 
     register(Task(name="toy_id", description="echo the checkup id",
                   instructions={"en": "Which checkup is this?"}, max_new_tokens=8,
                   prompt_fields=(), primary_metric="exact",
-                  reference_answer=lambda c: c.checkup_id, score=score, paired_rows=paired))
+                  reference_answer=lambda c: c.checkup_id, score=score,
+                  statistics=statistics))
     try:
         assert "toy_id" in task_names()
         backend = MajorityBackend(load_checkups(synth_dir, split="train"))
-        scored = api.evaluate_model(backend, test_split, ["toy_id"], FAST)
+        scored = api.evaluate_model(backend, test_split, ["toy_id"], FAST,
+                                    dataset_name="COde-synthetic")
         # The majority baseline answers one exemplar's id: right for none of the test split.
         assert scored.document.tasks["toy_id"].metrics["exact"]["value"] == 0.0
         perfect = [Prediction(c.checkup_id, "toy_id", c.checkup_id) for c in test_split]

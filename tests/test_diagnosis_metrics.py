@@ -174,13 +174,15 @@ def test_confusion_table_of_a_hand_built_run() -> None:
 
 
 def test_compare_rows_recompute_from_the_per_sample_records() -> None:
-    from eval_harness.tasks.code_report import paired_rows
+    from eval_harness.compare import paired_rows
+    from eval_harness.paired import ResamplePlan
 
     refs = [CLASS_III] * 6 + [PULPITIS] * 6
     classes = ["Class III Malocclusion"] * 6 + ["Pulpitis"] * 6
     good = _score(refs, refs, classes)
     bad = _score([CLASS_II] * 6 + refs[6:], refs, classes)
-    rows = {r.metric: r for r in paired_rows(good.samples, bad.samples, 200, 0)}
+    rows = {r.metric: r for r in paired_rows(
+        "code_report", good.samples, bad.samples, ResamplePlan(12, 200, 0))}
     # Each run's value in the paired table is the one its own document shows.
     for metric in ("diagnosis_f1_micro", "diagnosis_f1_macro", "icd_f1", "icd_category_f1"):
         assert rows[metric].a == pytest.approx(_value(good, metric))

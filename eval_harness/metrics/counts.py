@@ -72,3 +72,12 @@ def set_counts(reference: Any, predicted: Any, labels: Any) -> list[int]:
     ref, pred = set(reference), set(predicted)
     return [int(v) for x in labels for v in (x in ref and x in pred, x in pred and x not in ref,
                                              x in ref and x not in pred)]
+
+
+def weighted_f1(sums: Any, k: int) -> Any:
+    """Per-label F1 averaged with reference support (TP + FN) as weights; 0 without
+    support (scikit-learn's ``average="weighted"``, ``zero_division=0``)."""
+    tp, fp, fn, single = _labels(sums, k)
+    f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+    support = tp + fn
+    return _out(_ratio((f1 * support).sum(axis=1), support.sum(axis=1)), single)

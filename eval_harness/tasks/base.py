@@ -20,8 +20,8 @@ import numpy as np
 from eval_harness.metrics.base import MetricResult
 
 if TYPE_CHECKING:
-    from eval_harness.compare import Row
     from eval_harness.data.checkup import Checkup
+    from eval_harness.paired import Stat
     from eval_harness.predictions import Prediction, ScoringInput
     from eval_harness.results import TaskResult
 
@@ -57,14 +57,21 @@ class Task:
     # The answer a perfect model gives for a checkup (baselines, fine-tuning targets).
     reference_answer: Callable[[Checkup], str]
     score: Callable[[ScoringInput, ScoreOptions], tuple[TaskResult, list[dict[str, Any]]]]
-    # Paired comparison rows from two runs' per-sample records (same ids, same order).
-    paired_rows: Callable[[list[dict], list[dict], int, int], list[Row]]
+    # Per-sample sufficient statistics of every metric two runs can be compared on, from
+    # one run's per-sample records in checkup order (what ``eval_harness.paired`` resamples).
+    statistics: Callable[[list[dict]], dict[str, Stat]]
+    # The metrics a board ranks by (its primary first): each row stores their replicates.
+    headline: tuple[str, ...] = ()
     # What the `random` baseline answers; default: a random train checkup's answer.
     random_answer: Callable[[random.Random, Sequence[Checkup]], str] | None = None
     # The task's name in the pocket-dentist peer runs, where it has one.
     peer_name: str | None = None
     # Scored against the reference reports: two runs compare only on the same reports.
     uses_reports: bool = False
+
+    def rank_metrics(self) -> tuple[str, ...]:
+        """What a board can rank this task by: the primary metric first."""
+        return (self.primary_metric, *(m for m in self.headline if m != self.primary_metric))
 
     def answer_randomly(self, rng: random.Random, train: Sequence[Checkup]) -> str:
         if self.random_answer is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from eval_harness.errors import DataError
@@ -109,27 +110,28 @@ def _calibration_entries(results: dict[str, MetricResult],
     return entries
 
 
-def paired_rows(a: list[dict], b: list[dict], resamples: int, seed: int) -> list:
-    from eval_harness.compare import Row, exact_mcnemar_p
-    from eval_harness.metrics.stats import ConfusionData, paired_bootstrap
+def statistics(records: list[dict]) -> dict[str, Any]:
+    """Per-sample (tp, fp, fn) of each class (an answer outside the classes is a miss of
+    the reference class, never a class), whose sums give accuracy, macro- and weighted-F1
+    exactly as scikit-learn computes them; log loss and Brier where probabilities exist."""
+    import numpy as np
 
-    refs = [s["reference"] for s in a]
-    if refs != [s["reference"] for s in b]:
-        raise DataError.single("compare", "code_cls: the runs disagree on reference labels")
-    data_a = ConfusionData.from_labels(refs, [s["extracted"] for s in a])
-    data_b = ConfusionData.from_labels(refs, [s["extracted"] for s in b])
-    rows = []
-    for metric in CLS_METRICS:
-        result = paired_bootstrap(data_a, data_b, metric, resamples, seed)
-        p_mc = (exact_mcnemar_p([s["correct"] for s in a], [s["correct"] for s in b])
-                if metric == "accuracy" else None)
-        rows.append(Row.from_bootstrap(TASK.name, metric, result, p_mc))
-    if all("calibration" in s for s in a + b):  # both runs gave class probabilities
+    from eval_harness.metrics import counts
+    from eval_harness.paired import Stat
+
+    k = len(CLASSES)
+    stats = np.array([counts.set_counts([s["reference"]],
+                                        [s["extracted"]] if s["extracted"] in CLASSES else [],
+                                        CLASSES) for s in records], dtype=np.float64)
+    correct = np.array([float(s["correct"]) for s in records])
+    out = {"accuracy": Stat(correct, correct=correct),
+           "macro_f1": Stat(stats, partial(counts.macro_f1, k=k, undefined="zero")),
+           "weighted_f1": Stat(stats, partial(counts.weighted_f1, k=k))}
+    if records and all("calibration" in s for s in records):
         for metric in ("log_loss", "brier"):
-            rows.append(Row.from_bootstrap(TASK.name, metric, paired_bootstrap(
-                [s["calibration"][metric] for s in a], [s["calibration"][metric] for s in b],
-                "mean", resamples, seed)))
-    return rows
+            out[metric] = Stat(np.array([s["calibration"][metric] for s in records]),
+                               higher_is_better=False)
+    return out
 
 
 TASK = Task(
@@ -147,6 +149,7 @@ TASK = Task(
     reference_answer=_reference_answer,
     random_answer=_random_answer,
     score=score,
-    paired_rows=paired_rows,
+    statistics=statistics,
+    headline=CLS_METRICS,
     peer_name="code_classification",
 )

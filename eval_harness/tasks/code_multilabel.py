@@ -102,25 +102,18 @@ def score(inp, options: ScoreOptions) -> tuple[Any, list[dict[str, Any]]]:
     ), samples
 
 
-def paired_rows(a: list[dict], b: list[dict], resamples: int, seed: int) -> list:
-    from eval_harness.compare import Row, exact_mcnemar_p
-    from eval_harness.metrics.stats import paired_bootstrap, sum_statistic
+def statistics(records: list[dict]) -> dict[str, Any]:
+    """Micro- and macro-F1 from the per-sample (tp, fp, fn) counts; exact match and
+    Hamming loss as means of per-sample values."""
+    from eval_harness.paired import Stat
 
-    if [s["reference"] for s in a] != [s["reference"] for s in b]:
-        raise DataError.single("compare", "code_multilabel: the runs disagree on reference "
-                               "class sets")
-    stats_a = np.array([s["set_stats"] for s in a], dtype=float)
-    stats_b = np.array([s["set_stats"] for s in b], dtype=float)
-    rows = [Row.from_bootstrap(TASK.name, name, paired_bootstrap(
-        stats_a, stats_b, sum_statistic(fn), resamples, seed))
-        for name, fn in (("micro_f1", micro_f1_from_counts),
-                         ("macro_f1", macro_f1_from_counts))]
-    correct_a, correct_b = [s["correct"] for s in a], [s["correct"] for s in b]
-    rows.append(Row.from_bootstrap(TASK.name, "exact_match", paired_bootstrap(
-        correct_a, correct_b, "mean", resamples, seed), exact_mcnemar_p(correct_a, correct_b)))
-    rows.append(Row.from_bootstrap(TASK.name, "hamming_loss", paired_bootstrap(
-        [s["hamming"] for s in a], [s["hamming"] for s in b], "mean", resamples, seed)))
-    return rows
+    stats = np.array([s["set_stats"] for s in records], dtype=np.float64)
+    correct = np.array([float(s["correct"]) for s in records])
+    return {"micro_f1": Stat(stats, micro_f1_from_counts),
+            "macro_f1": Stat(stats, macro_f1_from_counts),
+            "exact_match": Stat(correct, correct=correct),
+            "hamming_loss": Stat(np.array([s["hamming"] for s in records]),
+                                 higher_is_better=False)}
 
 
 TASK = Task(
@@ -139,5 +132,6 @@ TASK = Task(
     primary_metric="micro_f1",
     reference_answer=_reference_answer,
     score=score,
-    paired_rows=paired_rows,
+    statistics=statistics,
+    headline=("micro_f1", "macro_f1"),
 )

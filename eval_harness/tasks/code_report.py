@@ -138,51 +138,29 @@ def score(inp, options: ScoreOptions) -> tuple[Any, list[dict[str, Any]]]:
     ), samples
 
 
-def paired_rows(a: list[dict], b: list[dict], resamples: int, seed: int) -> list:
-    from eval_harness.compare import Row
-    from eval_harness.metrics.clinical import macro_f1_from_counts
-    from eval_harness.metrics.stats import paired_bootstrap, sum_statistic
-    from eval_harness.metrics.text import bleu_from_stats_batch
-
-    def summed(metric: str, key: str, fn) -> Row:
-        return Row.from_bootstrap(TASK.name, metric, paired_bootstrap(
-            np.array([s[key] for s in a], dtype=float),
-            np.array([s[key] for s in b], dtype=float), sum_statistic(fn), resamples, seed))
-
-    # Corpus BLEU and clinical macro-F1 from summed statistics (neither is a mean of
-    # per-sample values); every other metric is a mean of per-sample values.
-    rows = [summed("bleu", "bleu_stats", bleu_from_stats_batch),
-            summed("clinical_f1", "clinical_stats", macro_f1_from_counts)]
-    if "diagnosis" in a[0] and "diagnosis" in b[0]:
-        rows += _diagnosis_rows(a, b, resamples, seed)
-    for name in METRICS:
-        if name not in ("bleu", "clinical_f1", *DIAGNOSIS_METRICS) \
-                and name in a[0]["metrics"] and name in b[0]["metrics"]:
-            rows.append(Row.from_bootstrap(TASK.name, name, paired_bootstrap(
-                [s["metrics"][name] for s in a], [s["metrics"][name] for s in b], "mean",
-                resamples, seed)))
-    return sorted(rows, key=lambda row: METRICS.index(row.metric))
-
-
-def _diagnosis_rows(a: list[dict], b: list[dict], resamples: int, seed: int) -> list:
-    """Paired rows of the diagnosis metrics, from each sample's findings and codes: both
-    runs' counts laid out over the same anomalies (every one either run names)."""
-    from eval_harness.compare import Row
+def statistics(records: list[dict]) -> dict[str, Any]:
+    """Corpus BLEU and clinical macro-F1 from summed per-sample counts, the diagnosis
+    metrics from each sample's findings and codes (laid out over the anomalies this run's
+    records name: a macro average over the reference's anomalies is the same on any
+    layout that holds them), every other metric as a mean of per-sample values."""
     from eval_harness.metrics import diagnosis
-    from eval_harness.metrics.stats import paired_bootstrap, sum_statistic
+    from eval_harness.metrics.clinical import macro_f1_from_counts
+    from eval_harness.metrics.text import bleu_from_stats_batch
+    from eval_harness.paired import Stat
 
-    runs = [[s["diagnosis"] for s in a], [s["diagnosis"] for s in b]]
-    labels = sorted({x for run in runs for s in run for k in ("tp", "fp", "fn")
-                     for x in s["findings"][k]})
-    data_a, data_b = (diagnosis.statistics_of(diagnosis.sample_arrays(run, labels))
-                      for run in runs)
-    rows = []
-    for name in DIAGNOSIS_METRICS:
-        (values_a, statistic), (values_b, _) = data_a[name], data_b[name]
-        rows.append(Row.from_bootstrap(TASK.name, name, paired_bootstrap(
-            values_a, values_b, "mean" if statistic is None else sum_statistic(statistic),
-            resamples, seed)))
-    return rows
+    def summed(key: str) -> np.ndarray:
+        return np.array([s[key] for s in records], dtype=np.float64)
+
+    out = {"bleu": Stat(summed("bleu_stats"), bleu_from_stats_batch),
+           "clinical_f1": Stat(summed("clinical_stats"), macro_f1_from_counts)}
+    if records and all("diagnosis" in s for s in records):
+        arrays = diagnosis.sample_arrays([s["diagnosis"] for s in records])
+        for name, (values, statistic) in diagnosis.statistics_of(arrays).items():
+            out[name] = Stat(values, statistic)
+    for name in METRICS:
+        if name not in out and records and all(name in s["metrics"] for s in records):
+            out[name] = Stat(np.array([s["metrics"][name] for s in records]))
+    return {name: out[name] for name in METRICS if name in out}
 
 
 TASK = Task(
@@ -200,7 +178,9 @@ TASK = Task(
     primary_metric="bleu_sentence_mean",
     reference_answer=_reference_answer,
     score=score,
-    paired_rows=paired_rows,
+    statistics=statistics,
+    headline=("bleu_sentence_mean", "primary_class_accuracy", "diagnosis_f1_micro", "icd_f1",
+              "rougeL", "meteor"),
     peer_name="code_report",
     uses_reports=True,
 )

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -56,8 +57,15 @@ class Board(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    # Pinned when the board is created: a run scored on other checkups, classes or
+    # reference reports is refused at landing.
     dataset_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    reports_fingerprint: Mapped[str | None] = mapped_column(String(64))
     n_checkups: Mapped[int] = mapped_column(Integer)
+    # The board's resample plan (eval_harness.paired.ResamplePlan): every row's
+    # replicates are drawn on it, so any two rows compare paired.
+    resamples: Mapped[int] = mapped_column(Integer, default=1000)
+    resample_seed: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
@@ -170,30 +178,52 @@ class SampleRecord(Base):
     values: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class Comparison(Base):
-    """The paired bootstrap of two finished submissions on a task's primary metric,
-    computed once when the later one lands: what the rank upper bounds are made of."""
+class Replicate(Base):
+    """A finished row's headline metric on each of its board's B resamples (float64
+    bytes): what every rank interval and paired comparison on the board is made of."""
 
-    __tablename__ = "comparisons"
-    __table_args__ = (UniqueConstraint("task", "a_id", "b_id", name="uq_comparisons_pair"),)
+    __tablename__ = "replicates"
+    __table_args__ = (UniqueConstraint("submission_id", "task", "metric",
+                                       name="uq_replicates_metric"),
+                      Index("ix_replicates_board_task_metric", "board_id", "task", "metric"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    board_id: Mapped[str] = mapped_column(ForeignKey("boards.id"), index=True)
+    board_id: Mapped[str] = mapped_column(ForeignKey("boards.id"))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
     task: Mapped[str] = mapped_column(String(32))
     metric: Mapped[str] = mapped_column(String(64))
-    a_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
-    b_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
-    delta: Mapped[float] = mapped_column(Float)  # a - b on the full sample
-    # Shares of the resampled differences a - b above and below zero (ties are neither).
-    share_a_better: Mapped[float] = mapped_column(Float)
-    share_b_better: Mapped[float] = mapped_column(Float)
-    n_resamples: Mapped[int] = mapped_column(Integer)
+    point: Mapped[float] = mapped_column(Float)  # the metric on the full sample
+    higher_is_better: Mapped[bool] = mapped_column(Boolean)
+    values: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RankInterval(Base):
+    """A finished row's rank interval on its board for one task and metric (the per-row
+    max-t rule), recomputed whole with every landing, withdrawal and rescore."""
+
+    __tablename__ = "rank_intervals"
+    __table_args__ = (UniqueConstraint("submission_id", "task", "metric",
+                                       name="uq_rank_intervals_row"),
+                      Index("ix_rank_intervals_board_task_metric", "board_id", "task",
+                            "metric"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    board_id: Mapped[str] = mapped_column(ForeignKey("boards.id"))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    task: Mapped[str] = mapped_column(String(32))
+    metric: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    rank_low: Mapped[int] = mapped_column(Integer)
+    rank_high: Mapped[int] = mapped_column(Integer)
+    critical: Mapped[float] = mapped_column(Float)  # the row's max-t critical value c_i
 
 
 class Standing(Base):
-    """A finished row's place on its board for one task, kept current when any row lands
-    (so the ranked view is one indexed read): the primary metric with its CI, the rank
-    upper bound, and the table's other columns."""
+    """A finished row's place on its board for one task (so the ranked view is one indexed
+    read): the primary metric with its CI, its rank interval's best end, and the table's
+    other columns. Rank intervals by every headline metric are in ``rank_intervals``."""
 
     __tablename__ = "standings"
     __table_args__ = (UniqueConstraint("submission_id", "task", name="uq_standings_row"),

@@ -1,62 +1,218 @@
-"""Rank upper bounds: 1 + the rows significantly better (one-sided paired bootstrap, Holm)."""
+"""Standings on a store: rows land with replicates, rank intervals are a pure function of
+the finished rows (whatever the order, the concurrency, a withdrawal or a rescore), every
+task is ranked, and a run scored on other data is refused at landing."""
 
 from __future__ import annotations
 
-from leaderboard.standings import one_sided_p, rank_upper_bounds
-from leaderboard.store.schema import Comparison
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from eval_harness.tasks.base import ScoreOptions
+from leaderboard import standings
+from leaderboard.store.database import open_store
+from leaderboard.store.schema import Board, RankInterval, Replicate, Submission
+from leaderboard.submissions import Limits, submit_predictions
+from leaderboard.worker import work
+from tests.leaderboard.test_submissions import META
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = ScoreOptions(embeddings=False, resamples=50)
+NO_LIMIT = Limits(per_day=1000)
 
 
-def _cmp(a: int, b: int, a_better: float, b_better: float, n: int = 999) -> Comparison:
-    return Comparison(a_id=a, b_id=b, share_a_better=a_better, share_b_better=b_better,
-                      n_resamples=n, task="code_cls", metric="macro_f1", delta=0.0,
-                      board_id="x")
+@pytest.fixture(scope="module")
+def board_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic benchmark with 78 test checkups (the session's 12 cannot separate
+    graded rows)."""
+    from eval_harness.data.synth import generate
+
+    out = tmp_path_factory.mktemp("ranking") / "code"
+    generate(out, 400, seed=3)
+    return out
 
 
-def test_one_sided_p_counts_the_resamples_where_the_other_is_not_ahead() -> None:
-    # 999 resamples, the other row ahead in all: p = 1/1000, never 0.
-    assert one_sided_p(0.0, 999) == 1 / 1000
-    assert one_sided_p(1.0, 999) == 1.0
+@pytest.fixture
+def checkups(board_data: Path, monkeypatch: pytest.MonkeyPatch) -> list:
+    from eval_harness.api import load_split
+
+    monkeypatch.setenv("CODEBENCH_DATA_DIR", str(board_data))
+    return load_split(board_data, "test", "en").checkups
 
 
-def test_clear_order_gives_strict_ranks_and_ties_share_one() -> None:
-    # 1 beats 2 and 3 in every resample; 2 and 3 are a coin toss.
-    comparisons = [_cmp(1, 2, 1.0, 0.0), _cmp(1, 3, 1.0, 0.0), _cmp(2, 3, 0.5, 0.5)]
-    assert rank_upper_bounds([1, 2, 3], comparisons) == {1: 1, 2: 2, 3: 2}
+def graded(checkups: list, right: int, task: str = "code_cls") -> bytes:
+    """Predictions right on the first ``right`` checkups and wrong on the rest."""
+    from eval_harness.labels.classes import CLASSES
+
+    out = []
+    for i, c in enumerate(checkups):
+        if task == "code_cls":
+            answer = c.primary if i < right else next(x for x in CLASSES if x != c.primary)
+        else:  # code_multilabel: the class set, or one class it does not hold
+            answer = (", ".join(c.classes) if i < right
+                      else next(x for x in CLASSES if x not in c.classes))
+        out.append(json.dumps({"id": c.checkup_id, "task": task, "prediction": answer}))
+    return ("\n".join(out) + "\n").encode()
 
 
-def test_direction_is_read_from_either_side_of_the_stored_pair() -> None:
-    # Stored as (worse, better): the better row must still rank first.
-    assert rank_upper_bounds([1, 2], [_cmp(2, 1, 0.0, 1.0)]) == {1: 1, 2: 2}
+def _submit(sessions, tmp_path: Path, raw: bytes, name: str) -> int:
+    return submit_predictions(sessions, "synthetic-demo", raw,
+                              {**META, "model_name": name, "submitter": name},
+                              folder=tmp_path, limits=NO_LIMIT).submission_id
 
 
-def test_ties_in_the_resamples_are_not_evidence_for_either_side() -> None:
-    # a ahead in 3% of resamples, level in 95%, b ahead in 2%: neither is significantly
-    # better (reading b's share as 1 - share_a_better would call b better).
-    assert rank_upper_bounds([1, 2], [_cmp(1, 2, 0.03, 0.02)]) == {1: 1, 2: 1}
+def snapshot(sessions) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """(model, task, metric) -> rank interval: what a board shows, by name."""
+    with sessions() as session:
+        rows = session.execute(sa.select(Submission.model_name, RankInterval.task,
+                                         RankInterval.metric, RankInterval.rank_low,
+                                         RankInterval.rank_high)
+                               .join(Submission, Submission.id == RankInterval.submission_id)
+                               .where(RankInterval.board_id == "synthetic-demo"))
+        return {(r.model_name, r.task, r.metric): (r.rank_low, r.rank_high) for r in rows}
 
 
-def test_holm_keeps_a_borderline_win_from_counting_among_many_comparisons() -> None:
-    # Row 9 is behind rows 1..4 each with p = 0.02: significant alone, not after Holm
-    # over four comparisons (smallest adjusted p = 4 * 0.02 = 0.08).
-    share = 1 - (0.02 * 1000 - 1) / 999  # one_sided_p(1 - share) == 0.02
-    comparisons = [_cmp(i, 9, share, 0.0) for i in range(1, 5)]
-    bounds = rank_upper_bounds([1, 2, 3, 4, 9], comparisons)
-    assert bounds[9] == 1
-    assert rank_upper_bounds([1, 9], comparisons[:1])[9] == 2  # alone it counts
+def recomputed(sessions) -> dict[tuple[str, str, str], tuple[int, int]]:
+    with sessions.begin() as session:
+        standings.recompute(session, "synthetic-demo")
+    return snapshot(sessions)
 
 
-def test_primary_paired_equals_the_compare_row_of_the_primary_metric() -> None:
-    # The board's cheap primary-only test must be the very test `compare` reports.
-    from eval_harness.compare import primary_paired
-    from eval_harness.tasks import get_task
-    from leaderboard.seeds import read_seed
+def test_graded_rows_are_ordered_and_the_same_in_any_landing_order(
+        tmp_path: Path, checkups: list) -> None:
+    n = len(checkups)
+    grades = {f"m{i}": right for i, right in enumerate((n, n - 1, n * 3 // 4, n // 2, n // 4, 0))}
+    shown = []
+    for order in (sorted(grades), sorted(grades, reverse=True)):
+        folder = tmp_path / order[0]
+        sessions = open_store(f"sqlite:///{folder / 'lb.sqlite'}")
+        for name in order:
+            _submit(sessions, folder, graded(checkups, grades[name]), name)
+            work(sessions, folder, once=True, options=FAST)  # one landing at a time
+        shown.append(snapshot(sessions))
+    assert shown[0] == shown[1]
+    by_name = {name: shown[0][(name, "code_cls", "macro_f1")] for name in grades}
+    # Perfect and one-wrong tie at rank 1; the all-wrong row is last and alone there.
+    assert by_name["m0"][0] == by_name["m1"][0] == 1
+    assert by_name["m5"] == (6, 6)
+    lows = [by_name[name][0] for name in sorted(grades, key=grades.get, reverse=True)]
+    assert lows == sorted(lows)
 
-    runs = read_seed()["runs"][:2]
-    for task in ("code_cls", "code_report"):
-        a, b = ([s for s in sorted(r["samples"], key=lambda s: s["id"]) if s["task"] == task]
-                for r in runs)
-        quick = primary_paired(task, a, b, resamples=200, seed=3)
-        row = next(r for r in get_task(task).paired_rows(a, b, 200, 3)
-                   if r.metric == get_task(task).primary_metric)
-        assert (quick.delta, quick.p_value) == (row.delta, row.p_bootstrap)
-        assert 0 <= quick.share_a_better + quick.share_b_better <= 1
+
+def test_multilabel_rows_are_ranked(tmp_path: Path, checkups: list) -> None:
+    sessions = open_store(f"sqlite:///{tmp_path / 'lb.sqlite'}")
+    n = len(checkups)
+    for name, right in (("all", n), ("half", n // 2), ("none", 0)):
+        _submit(sessions, tmp_path, graded(checkups, right, "code_multilabel"), name)
+    work(sessions, tmp_path, once=True, options=FAST)
+    shown = snapshot(sessions)
+    for metric in ("micro_f1", "macro_f1"):
+        assert shown[("all", "code_multilabel", metric)][0] == 1
+        assert shown[("none", "code_multilabel", metric)] == (3, 3)
+
+
+def test_a_run_scored_on_other_data_is_refused_at_landing(tmp_path: Path,
+                                                          checkups: list) -> None:
+    sessions = open_store(f"sqlite:///{tmp_path / 'lb.sqlite'}")
+    first = _submit(sessions, tmp_path, graded(checkups, 10), "first")
+    work(sessions, tmp_path, once=True, options=FAST)
+    second = _submit(sessions, tmp_path, graded(checkups, 20), "second")
+    with sessions.begin() as session:  # the board was made from another data folder
+        session.get(Board, "synthetic-demo").dataset_fingerprint = "f" * 64
+    work(sessions, tmp_path, once=True, options=FAST)
+    with sessions() as session:
+        refused = session.get(Submission, second)
+        assert (refused.status, refused.failure_category) == ("failed", "validation")
+        mine = refused.provenance.get("fingerprint") or ""
+        assert "ffffffffffffffff" in refused.failure_log and "holds dataset" in \
+            refused.failure_log
+        assert mine == ""  # nothing of the run was stored
+        assert session.scalar(sa.select(sa.func.count()).select_from(Replicate).where(
+            Replicate.submission_id == second)) == 0
+        assert session.get(Submission, first).status == "finished"
+
+
+def test_a_task_without_statistics_for_its_primary_is_refused(tmp_path: Path,
+                                                              checkups: list) -> None:
+    from eval_harness.api import Scored, score_predictions
+    from eval_harness.errors import DataError
+    from eval_harness.predictions import read_predictions
+    from leaderboard.boards import references_for
+    from leaderboard.ingest import record_scored
+
+    sessions = open_store(f"sqlite:///{tmp_path / 'lb.sqlite'}")
+    path = tmp_path / "p.jsonl"
+    path.write_bytes(graded(checkups, 5))
+    references = references_for("synthetic-demo")
+    scored = score_predictions(read_predictions(path), references, FAST)
+    from leaderboard.boards import board_row
+
+    broken = Scored(scored.document, [{k: v for k, v in s.items() if k != "correct"}
+                                      for s in scored.samples])
+    with pytest.raises((DataError, KeyError)), sessions.begin() as session:
+        session.add(board_row("synthetic-demo", references))
+        submission = Submission(board_id="synthetic-demo", kind="predictions",
+                                model_name="x", submitter="x", content_hash="x", payload={})
+        session.add(submission)
+        record_scored(session, submission, broken)
+    with sessions() as session:  # rolled back whole
+        assert session.scalar(sa.select(sa.func.count()).select_from(Submission)) == 0
+
+
+def test_withdraw_and_rescore_leave_what_a_fresh_recompute_gives(
+        tmp_path: Path, checkups: list) -> None:
+    from leaderboard.queue import withdraw
+    from leaderboard.rescore import rescore
+
+    sessions = open_store(f"sqlite:///{tmp_path / 'lb.sqlite'}")
+    n = len(checkups)
+    ids = {name: _submit(sessions, tmp_path, graded(checkups, right), name)
+           for name, right in (("a", n), ("b", n * 2 // 3), ("c", n // 3))}
+    work(sessions, tmp_path, once=True, options=FAST)
+    assert snapshot(sessions)[("c", "code_cls", "macro_f1")][0] == 3
+    with sessions.begin() as session:
+        withdraw(session, ids["b"], "duplicate of a")
+    after = snapshot(sessions)
+    assert ("b", "code_cls", "macro_f1") not in after
+    assert after[("c", "code_cls", "macro_f1")] == (2, 2)  # one row fewer above it
+    assert after == recomputed(sessions)
+    rescore(sessions, "synthetic-demo", tmp_path, tmp_path / "no-peer-runs", FAST)
+    assert snapshot(sessions) == after == recomputed(sessions)
+
+
+WORKER = [sys.executable, "-m", "leaderboard", "--db", "{url}", "worker", "--once",
+          "--no-embeddings", "--poll", "0.2"]
+
+
+def test_four_workers_at_once_on_postgresql_give_the_standings_of_one_recompute(
+        pg_url: str, tmp_path: Path, board_data: Path, checkups: list) -> None:
+    sessions = open_store(pg_url)
+    n = len(checkups)
+    grades = [n, n - 1, n * 7 // 8, n * 3 // 4, n // 2, n // 3, n // 8, 0]
+    for i, right in enumerate(grades):
+        _submit(sessions, tmp_path, graded(checkups, right), f"row{i}")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CODEBENCH_DATA_DIR": str(board_data),
+           "CODEBENCH_LEADERBOARD_DIR": str(tmp_path)}
+    workers = [subprocess.Popen([a.format(url=pg_url) for a in WORKER], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(4)]
+    outputs = [w.communicate(timeout=600) for w in workers]
+    assert all(w.returncode == 0 for w in workers), "\n".join(o[1][-6000:] for o in outputs)
+    with sessions() as session:
+        statuses = session.scalars(sa.select(Submission.status).where(
+            Submission.board_id == "synthetic-demo")).all()
+    assert statuses == ["finished"] * len(grades)
+    together = snapshot(sessions)
+    # Every row ranked by every headline metric of its task: none lost to a race.
+    assert len({k[0] for k in together}) == len(grades)
+    assert together == recomputed(sessions)
+    macro = {name: together[(name, "code_cls", "macro_f1")] for name in
+             (f"row{i}" for i in range(len(grades)))}
+    assert macro["row0"][0] == macro["row1"][0] == 1
+    assert macro["row7"] == (8, 8)  # the all-wrong row never shares rank 1 with a perfect one
+    sessions.kw["bind"].dispose()

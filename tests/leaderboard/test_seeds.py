@@ -52,11 +52,17 @@ def test_fresh_clone_lists_42_rows_with_cis_rank_bounds_and_provenance(tmp_path:
     rows = json.loads(done.stdout)
     assert len(rows) == 42
     assert all(r["ci_low"] <= r["value"] <= r["ci_high"] for r in rows)
-    values = [r["value"] for r in rows]
-    assert values == sorted(values, reverse=True)
-    # The nine fine-tuned runs near 0.80 macro-F1 are statistical ties: they share rank 1.
-    assert [r["rank_upper_bound"] for r in rows[:9]] == [1] * 9
-    assert rows[-1]["rank_upper_bound"] > 30
+    assert all(1 <= r["rank_low"] <= r["rank_high"] <= 42 for r in rows)
+    lows = [r["rank_low"] for r in rows]
+    assert lows == sorted(lows)  # listed by rank bound
+    # The nine fine-tuned runs at 0.790-0.812 macro-F1 are statistical ties: they share
+    # rank 1 and their intervals overlap; the 0.000 row is ranked behind at least 30.
+    top = [r for r in rows if r["setting"] == "fine-tuned" and r["value"] > 0.78]
+    assert len(top) == 9 and all(r["rank_low"] == 1 for r in top)
+    assert max(r["rank_low"] for r in top) <= min(r["rank_high"] for r in top)
+    bottom = min(rows, key=lambda r: r["value"])
+    assert bottom["value"] == 0.0 and bottom["rank_low"] >= 30
+    assert all(r["rank_upper_bound"] == r["rank_low"] for r in rows)
     assert all(r["provenance"]["source"].startswith("https://github.com/") for r in rows)
     assert {r["setting"] for r in rows} == {"zero-shot", "few-shot", "fine-tuned"}
 

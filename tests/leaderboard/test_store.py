@@ -130,7 +130,8 @@ def test_upgrading_a_first_schema_database_keeps_every_row(db_url: str) -> None:
             "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
     upgrade(engine)
     with engine.connect() as connection:
-        assert sa.inspect(connection).has_table("comparisons")
+        assert sa.inspect(connection).has_table("replicates")
+        assert not sa.inspect(connection).has_table("comparisons")  # gone in 0005
         rows = connection.execute(sa.text("SELECT model_name, status FROM submissions")).all()
     assert [tuple(r) for r in rows] == [("old", "finished")]
     engine.dispose()

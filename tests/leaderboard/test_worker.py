@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from eval_harness.tasks.base import ScoreOptions
 from leaderboard import queue
 from leaderboard.store.database import open_store
-from leaderboard.store.schema import Board, Comparison, Result, SampleRecord, Submission
+from leaderboard.store.schema import Board, RankInterval, Result, SampleRecord, Submission
 from leaderboard.submissions import submit_predictions
 from leaderboard.worker import Job, process, work, work_once
 from tests.leaderboard.test_submissions import META, lines
@@ -65,8 +65,11 @@ def test_predictions_go_pending_running_finished_and_a_broken_file_fails_with_it
         "finished", ["pending", "running", "finished"], None)
     assert _count(sessions, Result, good.submission_id) > 0
     assert _count(sessions, SampleRecord, good.submission_id) == len(board)
-    # The second row was compared with the first (the rank bounds' input).
-    assert _count(sessions, Comparison) == 1
+    # Both finished rows are ranked by each headline metric of code_cls: macro-F1,
+    # accuracy, weighted F1.
+    assert _count(sessions, RankInterval, good.submission_id) == 3
+    assert _count(sessions, RankInterval, other.submission_id) == \
+        _count(sessions, RankInterval, good.submission_id)
     status, events, category = _status(sessions, broken.submission_id)
     assert (status, events, category) == ("failed", ["pending", "running", "failed"],
                                           "degraded run")
@@ -207,7 +210,10 @@ def test_rescore_recomputes_rows_from_stored_predictions(sqlite_url: str, board:
         assert [e.status for e in again.events][-1] == "finished"
         assert "rescored" in again.events[-1].detail
         assert 0.99 not in session.scalars(sa.select(Standing.value)).all()
-    assert _count(sessions, Comparison) == 1  # rebuilt, not doubled
+    with sessions() as session:  # rebuilt, not doubled: one interval per row and metric
+        keys = session.execute(sa.select(RankInterval.submission_id, RankInterval.task,
+                                         RankInterval.metric)).all()
+    assert keys and len(keys) == len(set(keys))
     assert _count(sessions, SampleRecord, first.submission_id) == len(board)
 
 
