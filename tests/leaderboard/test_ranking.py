@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from eval_harness.tasks.base import ScoreOptions
 from leaderboard import standings
 from leaderboard.store.database import open_store
-from leaderboard.store.schema import Board, RankInterval, Replicate, Submission
+from leaderboard.store.schema import Board, RankInterval, Replicate, Submission, now
 from leaderboard.submissions import Limits, submit_predictions
 from leaderboard.worker import work
 from tests.leaderboard.test_submissions import META
@@ -215,4 +215,59 @@ def test_four_workers_at_once_on_postgresql_give_the_standings_of_one_recompute(
              (f"row{i}" for i in range(len(grades)))}
     assert macro["row0"][0] == macro["row1"][0] == 1
     assert macro["row7"] == (8, 8)  # the all-wrong row never shares rank 1 with a perfect one
+    sessions.kw["bind"].dispose()
+
+
+def test_migration_0005_fills_replicates_and_standings_of_an_old_store(
+        db_url: str, checkups: list, tmp_path: Path) -> None:
+    """A store at revision 0004 (per-pair comparisons, no replicates, a board without a
+    plan) upgrades in place: rows on the board's data get replicates and rank intervals;
+    a row scored on other data is withdrawn with the reason, never deleted."""
+    from eval_harness.api import score_predictions
+    from eval_harness.predictions import read_predictions
+    from leaderboard.boards import references_for
+    from leaderboard.ingest import stored_sample
+    from leaderboard.store.database import make_engine, upgrade
+
+    engine = make_engine(db_url)
+    upgrade(engine, "0004")
+    old = sa.MetaData()
+    old.reflect(engine)
+    references = references_for("synthetic-demo")
+    n = len(checkups)
+    with engine.begin() as connection:
+        connection.execute(old.tables["boards"].insert(), {
+            "id": "synthetic-demo", "title": "old", "description": "", "n_checkups": n,
+            "dataset_fingerprint": None, "created_at": now()})
+        for i, (name, right) in enumerate((("good", n), ("half", n // 2), ("alien", n))):
+            path = tmp_path / f"{name}.jsonl"
+            path.write_bytes(graded(checkups, right))
+            scored = score_predictions(read_predictions(path), references, FAST)
+            fingerprint = "a" * 64 if name == "alien" else scored.document.dataset.fingerprint
+            connection.execute(old.tables["submissions"].insert(), {
+                "id": i + 1, "board_id": "synthetic-demo", "kind": "predictions",
+                "model_name": name, "submitter": "old", "content_hash": name, "payload": {},
+                "provenance": {"fingerprint": fingerprint}, "status": "finished",
+                "attempts": 1, "created_at": now(), "updated_at": now()})
+            connection.execute(old.tables["sample_records"].insert(), [
+                {"submission_id": i + 1, "task": s["task"], "sample_id": s["id"],
+                 "values": stored_sample(s)} for s in scored.samples])
+        connection.execute(old.tables["comparisons"].insert(), {
+            "board_id": "synthetic-demo", "task": "code_cls", "metric": "macro_f1",
+            "a_id": 1, "b_id": 2, "delta": 0.5, "share_a_better": 1.0,
+            "share_b_better": 0.0, "n_resamples": 1000})
+    engine.dispose()
+    sessions = open_store(db_url)
+    with sessions() as session:
+        board = session.get(Board, "synthetic-demo")
+        assert board.resample_seed == standings.board_seed("synthetic-demo")
+        assert board.dataset_fingerprint == references.dataset_info().fingerprint
+        alien = session.get(Submission, 3)
+        assert alien.status == "withdrawn" and "aaaaaaaaaaaaaaaa" in alien.withdrawn_reason
+        assert session.scalar(sa.select(sa.func.count()).select_from(Submission)) == 3
+    shown = snapshot(sessions)
+    assert shown[("good", "code_cls", "macro_f1")] == (1, 1)
+    assert shown[("half", "code_cls", "macro_f1")] == (2, 2)
+    assert ("alien", "code_cls", "macro_f1") not in shown
+    assert shown == recomputed(sessions)
     sessions.kw["bind"].dispose()
