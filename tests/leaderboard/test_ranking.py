@@ -271,3 +271,25 @@ def test_migration_0005_fills_replicates_and_standings_of_an_old_store(
     assert ("alien", "code_cls", "macro_f1") not in shown
     assert shown == recomputed(sessions)
     sessions.kw["bind"].dispose()
+
+
+def test_list_ranks_by_any_headline_metric_and_names_the_choices(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT),
+           "CODEBENCH_LEADERBOARD_DIR": str(tmp_path / "lb"),
+           "CODEBENCH_PEER_RUNS": str(tmp_path / "absent")}
+
+    def listing(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "leaderboard", "list", *args],
+                              capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+
+    done = listing("--task", "code_report", "--rank-by", "rougeL", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = json.loads(done.stdout)
+    assert len(rows) == 42 and {r["metric"] for r in rows} == {"rougeL"}
+    assert [r["rank_low"] for r in rows] == sorted(r["rank_low"] for r in rows)
+    assert all(r["rank_low"] <= r["rank_high"] for r in rows)
+    # Ranked by ROUGE-L, not by the primary: the values shown are ROUGE-L's.
+    assert max(r["value"] for r in rows) < 0.7
+    wrong = listing("--rank-by", "bleu")
+    assert wrong.returncode == 2
+    assert "macro_f1, accuracy, weighted_f1" in wrong.stderr and "Traceback" not in wrong.stderr

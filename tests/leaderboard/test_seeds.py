@@ -68,9 +68,15 @@ def test_fresh_clone_lists_42_rows_with_cis_rank_bounds_and_provenance(tmp_path:
 
 
 def test_seeding_twice_adds_nothing(sqlite_url: str) -> None:
+    from leaderboard.store.schema import Board
+
     sessions = open_store(sqlite_url)
     assert ensure_seeded(sessions) == 42
     assert ensure_seeded(sessions) == 0
+    with sessions() as session:  # pinned to the published references' fingerprints
+        board = session.get(Board, BOARD)
+        assert board.dataset_fingerprint.startswith("5ce95ad11179")
+        assert board.reports_fingerprint.startswith("c6485220b4ff")
     with sessions() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Submission)) == 42
         per_run = session.scalar(sa.select(sa.func.count()).select_from(SampleRecord)) / 42
@@ -120,3 +126,5 @@ def test_synthetic_board_holds_the_baselines_and_the_trained_tiny_demo(sqlite_ur
     assert by_name["tiny-demo"]["value"] > by_name["random"]["value"] + 0.2
     assert by_name["tiny-demo"]["rank_upper_bound"] == 1
     assert by_name["majority"]["rank_upper_bound"] >= 2
+    # Named from what was loaded: the synthetic benchmark, never "COde".
+    assert {r["provenance"]["dataset"] for r in rows} == {"COde-synthetic"}
