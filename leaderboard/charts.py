@@ -1,5 +1,6 @@
 """Plotly figures of the views (the app puts them in ``gr.Plot``): per-class F1 with CI
-whiskers, a classification metric against a report metric, and score against size."""
+whiskers, a classification metric against a report metric, score against size, and the
+board's rank intervals."""
 
 from __future__ import annotations
 
@@ -60,4 +61,45 @@ def confusion_heatmap(matrix: dict[str, Any], title: str = "Confusion matrix"):
                                   texttemplate="%{text}"))
     figure.update_layout(title=title, xaxis_title="answered", yaxis_title="reference",
                          yaxis={"autorange": "reversed"})
+    return figure
+
+
+#: Each bar reaches this far past its two end ranks, so a one-rank interval still shows.
+RANK_PAD = 0.4
+
+
+def rank_label(row: dict[str, Any]) -> str:
+    """A row's name on the chart's axis: the model and its row id (names can repeat)."""
+    return f"{row['model']} (#{row['id']})"
+
+
+def rank_intervals(rows: list[dict[str, Any]], limit: int | None = 60):
+    """One horizontal bar per ranked row, from its rank_low to its rank_high (95% rank
+    interval, 1 = best), rows in the order given (the table's) with the first at the top.
+    Rows without an interval are left out; past ``limit`` rows the rest are left out and
+    the title says so."""
+    import plotly.graph_objects as go
+
+    ranked = [r for r in rows if r.get("rank_low") is not None
+              and r.get("rank_high") is not None]
+    shown = ranked[:limit] if limit else ranked
+    labels = [rank_label(r) for r in shown]
+    figure = go.Figure(go.Bar(
+        y=labels, orientation="h",
+        base=[r["rank_low"] - RANK_PAD for r in shown],
+        x=[r["rank_high"] - r["rank_low"] + 2 * RANK_PAD for r in shown],
+        customdata=[[r["rank_low"], r["rank_high"], r.get("value")] for r in shown],
+        hovertemplate="%{y}<br>rank %{customdata[0]}–%{customdata[1]}"
+                      "<br>value %{customdata[2]:.3f}<extra></extra>"))
+    metric = rows[0]["metric"] if rows else ""
+    title = f"Rank by {metric}: 95% rank interval per row (1 = best)"
+    if len(shown) < len(ranked):
+        title += f", first {len(shown)} of {len(ranked)} rows"
+    top = max((r["rank_high"] for r in shown), default=1)
+    figure.update_layout(
+        title=title, height=max(260, 22 * len(shown) + 120), bargap=0.35, showlegend=False,
+        xaxis={"title": "rank", "range": [0.5, top + 0.5], "dtick": 1 if top <= 30 else None,
+               "side": "top"},
+        yaxis={"categoryorder": "array", "categoryarray": labels, "autorange": "reversed"},
+        margin={"l": 10, "r": 10, "t": 80, "b": 20})
     return figure

@@ -22,7 +22,9 @@ model queue run on, since the real images cannot reach this server.
 **Tasks.** `code_cls`: which of the six anomaly classes a checkup shows (macro-F1).
 `code_report`: the nine-section diagnostic report (sentence BLEU as primary; ROUGE,
 METEOR, MiniLM cosine, and clinical accuracy: the six-class reading of the report,
-fine-grained diagnosis F1 and ICD-10 agreement).
+fine-grained diagnosis F1 and ICD-10 agreement). `code_multilabel`: every class a checkup
+shows (micro-F1 as primary). The board can be ranked by any of a task's headline metrics;
+each row's rank is a 95% interval, and rows whose intervals overlap cannot be told apart.
 
 **Run it yourself.** `python -m eval_harness run --model hf --model-args checkpoint=NAME
 --data DIR --output OUT`, then `python -m leaderboard submit OUT/predictions.jsonl ...`.

@@ -16,7 +16,7 @@ from leaderboard.standings import REPORT_COLUMNS
 
 #: One column schema drives headers, kinds and which columns show by default.
 COLUMNS: tuple[tuple[str, str, bool], ...] = (  # (key, header, shown by default)
-    ("rank_upper_bound", "Rank (UB)", True),
+    ("rank", "Rank (95% interval)", True),
     ("model", "Model", True),
     ("value", "Score", True),
     ("ci", "95% CI", True),
@@ -32,6 +32,23 @@ COLUMNS: tuple[tuple[str, str, bool], ...] = (  # (key, header, shown by default
 )
 SETTINGS = ("all", "zero-shot", "few-shot", "fine-tuned")
 WEIGHTS = ("all", "open", "closed")
+
+RANK_NOTE = (
+    "**Rank (95% interval)**: the ranks a row could hold on this board, at 95% confidence "
+    "for all its comparisons together (1 = best). Rows whose intervals overlap cannot be "
+    "told apart on these checkups: their order in the table is not a finding. The "
+    "intervals come from the per-row max-t rule, which compares each row with every other "
+    "row at once (`docs/ranking.md`).")
+COMPARE_NOTE = (
+    "Each metric shows this pair's own paired result (difference A − B, its 95% CI and the "
+    "p-value Holm-adjusted over the metrics in the table) and the board's verdict on the "
+    "same pair. They can differ: the pair's own test looks at one pair, while the board's "
+    "rule guards every comparison of each row against the whole board at once, so on one "
+    "metric the board is the more cautious of the two (the Holm p, adjusted over every "
+    "metric here, can be more cautious still). \"—\" means the board does not rank by "
+    "that metric.")
+VERDICTS = {"A": "board: A ranked above B", "B": "board: B ranked above A",
+            "tie": "board: cannot separate"}
 
 
 # What can turn text into a link, an image, code, emphasis or markup; ordinary punctuation
@@ -61,15 +78,39 @@ def _fmt(value: Any) -> Any:
     return round(value, 3) if isinstance(value, float) else value
 
 
+def rank_text(low: int | None, high: int | None) -> str:
+    """A rank interval as the table shows it: "1–4", "3" when both ends agree, "—" for a
+    row not ranked by this metric."""
+    if low is None or high is None:
+        return "—"
+    return str(low) if low == high else f"{low}–{high}"
+
+
+def rank_choices(task: str) -> list[str]:
+    """The metrics a task's board can be ranked by, its primary first (from the task
+    registry); none for a task the registry does not know."""
+    from eval_harness.tasks import get_task, task_names
+
+    return list(get_task(task).rank_metrics()) if task in task_names() else []
+
+
+def rank_by_for(task: str, rank_by: str | None) -> str | None:
+    """``rank_by`` when the task is ranked by it, else the task's primary (a selector
+    still showing the previous task's metric while the task changes)."""
+    choices = rank_choices(task)
+    return rank_by if rank_by in choices else (choices[0] if choices else None)
+
+
 def rows(sessions: sessionmaker[Session], board: str, task: str, setting: str = "all",
-         weights: str = "all", max_params: float | None = None) -> list[dict[str, Any]]:
+         weights: str = "all", max_params: float | None = None,
+         rank_by: str | None = None) -> list[dict[str, Any]]:
     with sessions() as session:
         try:
-            return views.ranked(session, board, task,
+            return views.ranked(session, board, task, rank_by=rank_by_for(task, rank_by),
                                 setting=None if setting == "all" else setting,
                                 open_weights=None if weights == "all" else weights == "open",
                                 max_params=max_params or None)
-        except LookupError:  # a board the page offers that has no row yet
+        except LookupError:  # a board the page offers that has no row yet, an unknown task
             return []
 
 
@@ -79,17 +120,27 @@ def table(found: list[dict[str, Any]], shown: list[str] | None = None) -> pd.Dat
     # Report metrics are empty on the classification task: leave out all-empty columns.
     keys = [k for k in keys if k not in REPORT_COLUMNS or any(r.get(k) is not None
                                                                 for r in found)]
+    # The ranked metric shows once, as the score (ranked by METEOR: no second "meteor").
+    keys = [k for k in keys if not (found and k == found[0]["metric"])]
     headers = dict((key, header) for key, header, _ in COLUMNS)
     records = []
     for r in found:
         provenance = r.get("provenance") or {}
-        extra = {"ci": f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]",
+        extra = {"rank": rank_text(r.get("rank_low"), r.get("rank_high")),
+                 "ci": f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]",
                  "source": "published run" if provenance.get("commit") else r["submitter"]}
         records.append({headers[k]: _fmt(extra[k] if k in extra else r.get(k)) for k in keys})
     frame = pd.DataFrame(records, columns=[headers[k] for k in keys])
     if found:
         frame = frame.rename(columns={"Score": f"{found[0]['metric']}"})
     return frame
+
+
+def rank_chart(found: list[dict[str, Any]]) -> Any:
+    """The rank-interval chart of the rows the table shows (None when none is ranked)."""
+    if not any(r.get("rank_low") is not None for r in found):
+        return None
+    return charts.rank_intervals(found)
 
 
 def choices(found: list[dict[str, Any]]) -> list[tuple[str, int]]:
@@ -127,6 +178,31 @@ def detail(sessions: sessionmaker[Session], row_id: int | None, board: str
             charts.confusion_heatmap(matrix) if matrix else None, viewer)
 
 
+def _signed(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.3f}"
+
+
+def _p(value: float | None) -> str:
+    return "—" if value is None else "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def comparison_rows(found: list[dict[str, Any]], task: str) -> pd.DataFrame:
+    """``views.compare`` rows as the page shows them: the task's ranked metrics first,
+    numbers rounded, the CI as "[-0.002, +0.033]", and the board's verdict in words."""
+    order = {m: i for i, m in enumerate(rank_choices(task))}
+    found = sorted(found, key=lambda r: order.get(r["metric"], len(order)))
+    return pd.DataFrame([{
+        "metric": r["metric"], "A": _fmt(r.get("a")), "B": _fmt(r.get("b")),
+        "A − B": _signed(r.get("delta")),
+        "95% CI": (f"[{_signed(r['ci'][0])}, {_signed(r['ci'][1])}]" if r.get("ci")
+                   else "—"),
+        "p (Holm)": _p(r.get("p_holm")),
+        "board's verdict": VERDICTS.get(r.get("board_verdict"), "—"),
+        "note": r.get("skipped") or ""} for r in found],
+        columns=["metric", "A", "B", "A − B", "95% CI", "p (Holm)", "board's verdict",
+                 "note"])
+
+
 def comparison(sessions: sessionmaker[Session], a: int | None, b: int | None, task: str
                ) -> pd.DataFrame:
     if not a or not b or a == b:
@@ -136,13 +212,13 @@ def comparison(sessions: sessionmaker[Session], a: int | None, b: int | None, ta
             found = views.compare(session, int(a), int(b), task)
         except LookupError as error:
             return pd.DataFrame({"note": [str(error)]})
-    keep = ("metric", "a", "b", "delta", "ci", "p_bootstrap", "p_holm", "skipped")
-    return pd.DataFrame([{k: _fmt(r.get(k)) for k in keep} for r in found])
+    return comparison_rows(found, task)
 
 
 def csv_download(found: list[dict[str, Any]], board: str, task: str) -> str:
     folder = Path(tempfile.mkdtemp(prefix="codebench-export-"))
-    path = folder / f"{board}-{task}.csv"
+    metric = found[0]["metric"] if found else "rows"
+    path = folder / f"{board}-{task}-{metric}.csv"
     path.write_text(views.to_csv(found), encoding="utf-8")
     return str(path)
 

@@ -97,6 +97,27 @@ def test_filter_the_board_and_open_a_rows_details(page) -> None:
     assert page.locator("#board-per-class .errorbar").count() > 0
 
 
+def test_rank_by_follows_the_task_and_compare_shows_the_boards_verdict(page) -> None:
+    _open_tab(page, "Leaderboard")
+    table = page.locator("#board-table")
+    table.get_by_text("Rank (95% interval)").first.wait_for(state="attached")
+    # One bar per ranked row in the rank-interval chart (42 published runs).
+    page.locator("#board-rank-chart .js-plotly-plot").wait_for()
+    page.wait_for_function("() => document.querySelectorAll("
+                           "'#board-rank-chart .barlayer .point').length === 42")
+    _choose(page, "board-task", "code_report")
+    page.wait_for_function("() => document.querySelector('#board-rank-by input').value "
+                           "=== 'bleu_sentence_mean'")
+    _choose(page, "board-rank-by", "meteor")
+    page.wait_for_function("() => document.querySelector('#board-rank-chart')"
+                           ".textContent.includes('Rank by meteor')")
+    _choose(page, "board-a", "Lingshu-32B-SFT")
+    _choose(page, "board-b", "paligemma2")
+    page.locator("#board-compare").click()
+    page.wait_for_function("() => document.querySelector('#board-paired')"
+                           ".textContent.includes('board: A ranked above B')")
+
+
 def test_the_demo_runs_an_example_and_an_upload(page, space_server: RunningSpace) -> None:
     from eval_harness.data.load import load_checkups
 
