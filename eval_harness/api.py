@@ -4,6 +4,9 @@ the app call. No argparse, no printing, no process exit.
 - ``score_predictions(predictions, references, options)``: score what a model said.
 - ``evaluate_model(backend, checkups, tasks, options)``: run a model, then score it
   through the very same path (so predict-then-score gives identical numbers).
+- ``evaluate_on(split, backend_name, model_args, tasks, options)``: the one evaluation
+  path of the ``run`` command, the leaderboard worker and the synthetic board's seeding
+  (model made from the registry, the response cache, the dataset named as loaded).
 - ``predict(...)``, ``write_predictions`` / ``read_predictions``, ``Scored.write``.
 
 Failures are never lost: every metric of a task is in every results document, and a
@@ -14,7 +17,7 @@ run whose share of failed answers passes ``options.max_failure_rate`` is marked
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
@@ -31,18 +34,22 @@ from eval_harness.predictions import (
     references_from_checkups,
     write_predictions,
 )
+from eval_harness.progress import report
 from eval_harness.results import ResultsDocument, write_results
 from eval_harness.tasks import get_task, task_names
 from eval_harness.tasks.base import ScoreOptions
 from eval_harness.tasks.prompts import PromptOptions
 
 __all__ = ["PromptOptions", "ReferenceSet", "ScoreJob", "ScoreOptions", "Scored", "Split",
-           "evaluate_model", "load_split", "predict", "read_predictions", "score_many",
-           "score_predictions", "write_predictions"]
+           "default_cache", "evaluate_model", "evaluate_on", "load_split", "predict",
+           "read_predictions", "score_many", "score_predictions", "write_predictions"]
 
 TOP_ERRORS = 5
+#: ``evaluate_model``'s hook: (predictions, this process's run stats) -> their source name
+AfterPredict = Callable[[list[Prediction], Any], str | None]
 DEFAULT_SCORING = ScoreOptions()
-DEFAULT_PROMPT = PromptOptions()
+DEFAULT_PROMPT = PromptOptions()  # the `run` command's defaults too
+DEFAULT_CACHE = "default"  # evaluate_on's cache: the response cache under CODEBENCH_CACHE
 
 
 @dataclass
@@ -116,6 +123,7 @@ def score_predictions(predictions: Sequence[Prediction], references: ReferenceSe
     for name in chosen:
         aligned[name] = align(name, references.references, list(predictions), source)
         results[name], task_samples = get_task(name).score(aligned[name], options)
+        report(f"scored {name}")
         samples.extend(task_samples)
     document = ResultsDocument(
         dataset=references.dataset_info(), model=model or {"backend": "predictions"},
@@ -266,18 +274,66 @@ def evaluate_model(backend: ModelBackend, checkups: Sequence[Checkup], tasks: Se
                    options: ScoreOptions = DEFAULT_SCORING, *, dataset_name: str,
                    prompt: PromptOptions = DEFAULT_PROMPT,
                    split: str = "test", batch_size: int = 8, cache: Any = None,
-                   progress: bool = False, log_samples: bool = False) -> Scored | None:
+                   progress: bool = False, log_samples: bool = False,
+                   after_predict: AfterPredict | None = None,
+                   predict_only: bool = False) -> Scored | None:
     """Run ``backend`` on ``checkups`` and score it; None on non-main processes.
 
     ``dataset_name`` is what was loaded (``Split.references.name``: "COde" or
-    "COde-synthetic"); it has no default, so no run is labelled with another dataset."""
-    predictions, _ = predict(backend, checkups, tasks, prompt=prompt, batch_size=batch_size,
-                             cache=cache, progress=progress)
+    "COde-synthetic"); it has no default, so no run is labelled with another dataset.
+    ``after_predict(predictions, stats)``, on the main process before scoring, may keep the
+    predictions (the ``run`` command writes them) and returns what the results name as
+    their source (None: "model run"); ``predict_only`` stops there (and returns None)."""
+    predictions, stats = predict(backend, checkups, tasks, prompt=prompt,
+                                 batch_size=batch_size, cache=cache, progress=progress)
     if predictions is None:
+        return None
+    source = after_predict(predictions, stats) if after_predict else None
+    if predict_only:
         return None
     return score_run(predictions, checkups, tasks, options, model=backend.describe(),
                      prompt=prompt, dataset_name=dataset_name, split=split,
-                     log_samples=log_samples)
+                     log_samples=log_samples, source=source or "model run")
+
+
+def default_cache() -> Any:
+    """The response cache the ``run`` command uses unless told otherwise:
+    ``$CODEBENCH_CACHE/responses.sqlite``."""
+    from eval_harness.runner import ResponseCache
+    from eval_harness.settings import cache_dir
+
+    return ResponseCache(cache_dir() / "responses.sqlite")
+
+
+def evaluate_on(split: Split, backend_name: str, model_args: Mapping[str, Any],
+                tasks: Sequence[str], options: ScoreOptions = DEFAULT_SCORING, *,
+                prompt: PromptOptions = DEFAULT_PROMPT, cache: Any = DEFAULT_CACHE,
+                batch_size: int = 8, progress: bool = False, seed: int = 0,
+                limit: int | None = None, log_samples: bool = False,
+                after_predict: AfterPredict | None = None,
+                predict_only: bool = False) -> Scored | None:
+    """Make the model ``backend_name`` (the registry's: hf, openai, predictions, majority,
+    random) with ``model_args``, run it on the split's checkups (the first ``limit``) and
+    score it, the dataset named as loaded (``split.references.name``). The one path of the
+    ``run`` command, the leaderboard worker and the synthetic board's seeding, so each gets
+    the same response cache (``cache``: the default one under ``$CODEBENCH_CACHE``, None
+    for none, a ``ResponseCache`` or the path of one) and prompt options. None on non-main
+    processes (and with ``predict_only``); see ``evaluate_model`` for ``after_predict``."""
+    from eval_harness.models.registry import create_model
+
+    train = [c for c in split.everything if c.split == "train"]
+    backend = create_model(backend_name, dict(model_args), train, seed)
+    if isinstance(cache, str) and cache == DEFAULT_CACHE:
+        cache = default_cache()
+    elif isinstance(cache, Path):
+        from eval_harness.runner import ResponseCache
+
+        cache = ResponseCache(cache)
+    return evaluate_model(backend, split.checkups[:limit], tasks, options,
+                          dataset_name=split.references.name, prompt=prompt,
+                          split=split.references.split, batch_size=batch_size, cache=cache,
+                          progress=progress, log_samples=log_samples,
+                          after_predict=after_predict, predict_only=predict_only)
 
 
 def score_run(predictions: Sequence[Prediction], checkups: Sequence[Checkup],

@@ -100,6 +100,8 @@ def run_model(checkups: list[Checkup], tasks: list[str], backend: ModelBackend, 
     """Predictions per task, in checkup order; every checkup gets one (maybe failed)."""
     from tqdm import tqdm
 
+    from eval_harness.progress import report
+
     if batch_size < 1:
         raise ValueError("--batch-size must be at least 1")
     model = backend.describe()
@@ -117,6 +119,7 @@ def run_model(checkups: list[Checkup], tasks: list[str], backend: ModelBackend, 
                 cache.put_many({k: a for k, a in fresh.items() if not a.failed})
             stats.generated += len(group)
             bar.update(len(group))
+            report(f"{stats.cached + stats.generated}/{stats.requests} answers")
     out: dict[str, list[Prediction]] = {task: [] for task in tasks}
     for key, request in zip(keys, requests, strict=True):
         r = responses[key]

@@ -26,6 +26,11 @@ LEADERBOARD_DIR = "CODEBENCH_LEADERBOARD_DIR"
 CODE_DIR = "CODEBENCH_CODE_DIR"
 COMPARE_MODEL = "CODEBENCH_COMPARE_MODEL"
 SUBMISSIONS_PER_DAY = "CODEBENCH_SUBMISSIONS_PER_DAY"
+ALLOWED_ENDPOINTS = "CODEBENCH_ALLOWED_ENDPOINTS"
+MODEL_ROOTS = "CODEBENCH_MODEL_ROOTS"
+JOB_TIMEOUT_S = "CODEBENCH_JOB_TIMEOUT_S"
+JOB_STALL_S = "CODEBENCH_JOB_STALL_S"
+JOB_MEMORY_MB = "CODEBENCH_JOB_MEMORY_MB"
 
 #: name -> (default shown to people, what it does); the README table mirrors this.
 VARIABLES: dict[str, tuple[str, str]] = {
@@ -48,13 +53,28 @@ VARIABLES: dict[str, tuple[str, str]] = {
                 "`scripts/clinical_accuracy.py`"),
     SUBMISSIONS_PER_DAY: ("5", "submissions a submitter (by name, and by client address) may "
                                "make in 24 hours"),
+    JOB_TIMEOUT_S: ("3600", "seconds a queued job may run before it fails with 'timeout' "
+                            "(a board's own limit wins)"),
+    JOB_STALL_S: ("600", "seconds a queued job may go without a new answer or progress "
+                         "event before it fails with 'stalled'"),
+    JOB_MEMORY_MB: ("80% of this machine's memory", "address-space limit of a job's process "
+                                                    "(0: none); past it the job fails with "
+                                                    "'out of memory'"),
     CHECKPOINTS: ("<repo>/checkpoints",
                   "folder of `registry.json`: the named checkpoints `checkpoint=NAME` resolves"),
+    ALLOWED_ENDPOINTS: ("unset (none)",
+                        "comma-separated hosts a submitted model's `base_url=` may name, as "
+                        "`host[:port]` (no port: 80/443; `:*` any) or `*.domain[:port]`; the "
+                        "operator's own endpoint is always allowed"),
+    MODEL_ROOTS: ("the checkpoint registry's folder (<repo>/checkpoints)",
+                  "folders (separated by `:`, `;` on Windows) under which a submitted model's "
+                  "`model=`/`adapter=` folders must lie, symlinks resolved"),
 }
 
 DEFAULT_CACHE = Path("~/.cache/codebench")
 DEFAULT_DATA_DIR = Path("build/demo/data")
 DEFAULT_LEADERBOARD_DIR = Path("build/leaderboard")
+DEFAULT_CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 
 
 def _text(environ: Mapping[str, str], name: str) -> str | None:
@@ -79,6 +99,24 @@ def _positive_int(environ: Mapping[str, str], name: str) -> int | None:
     return int(value)
 
 
+def _whole(environ: Mapping[str, str], name: str) -> int | None:
+    """A whole number >= 0 (0 switches the limit off), or None when unset."""
+    value = _text(environ, name)
+    if value is None:
+        return None
+    if not value.isdigit():
+        from eval_harness.errors import UsageError
+
+        raise UsageError(f"{name}={value!r}: expected a whole number (0 for no limit)")
+    return int(value)
+
+
+def _list(environ: Mapping[str, str], name: str, separator: str) -> tuple[str, ...]:
+    """The variable's non-empty items, stripped (unset: none)."""
+    return tuple(item.strip() for item in environ.get(name, "").split(separator)
+                 if item.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     """A snapshot of the ``CODEBENCH_*`` variables (``None``: not set, no default)."""
@@ -94,6 +132,13 @@ class Settings:
     code_dir: Path | None = None
     compare_model: str = "gpt-4o"
     submissions_per_day: int = 5
+    job_timeout_s: int = 3600
+    job_stall_s: int = 600
+    job_memory_mb: int | None = None  # None: 80% of physical memory; 0: no limit
+    #: host patterns a submitted ``base_url`` may name (lower-cased; empty: none)
+    allowed_endpoints: tuple[str, ...] = ()
+    #: folders a submitted model's folders must lie under (empty: the registry's folder)
+    model_roots: tuple[Path, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -110,7 +155,18 @@ class Settings:
             code_dir=_path(env, CODE_DIR),
             compare_model=_text(env, COMPARE_MODEL) or "gpt-4o",
             submissions_per_day=_positive_int(env, SUBMISSIONS_PER_DAY) or 5,
+            job_timeout_s=_positive_int(env, JOB_TIMEOUT_S) or 3600,
+            job_stall_s=_positive_int(env, JOB_STALL_S) or 600,
+            job_memory_mb=_whole(env, JOB_MEMORY_MB),
+            allowed_endpoints=tuple(p.lower() for p in _list(env, ALLOWED_ENDPOINTS, ",")),
+            model_roots=tuple(Path(p).expanduser()
+                              for p in _list(env, MODEL_ROOTS, os.pathsep)),
         )
+
+    def allowed_model_roots(self) -> tuple[Path, ...]:
+        """Where a submitted model's folders may lie: ``CODEBENCH_MODEL_ROOTS``, else the
+        checkpoint registry's folder (``CODEBENCH_CHECKPOINTS``, else <repo>/checkpoints)."""
+        return self.model_roots or (self.checkpoints or DEFAULT_CHECKPOINTS,)
 
 
 def peer_runs_dir() -> Path:

@@ -148,13 +148,11 @@ def seed_synthetic(sessions: sessionmaker[Session], data_dir: Path, options) -> 
     generated first when absent) into ``synthetic-demo``; returns rows added."""
     from eval_harness import api
     from eval_harness.data.synth import generate
-    from eval_harness.models.registry import create_model
     from leaderboard.boards import board_row
 
     if not (data_dir / "complete_dataset.csv").is_file():
         generate(data_dir, DEMO_CHECKUPS, seed=DEMO_SEED)
     split = api.load_split(data_dir, "test", "en")
-    train = [c for c in split.everything if c.split == "train"]
     added = 0
     for name, backend, args in SYNTHETIC_MODELS:
         digest = f"seed:{name}:{split.references.dataset_info().fingerprint}"
@@ -162,9 +160,8 @@ def seed_synthetic(sessions: sessionmaker[Session], data_dir: Path, options) -> 
             if session.scalar(sa.select(Submission.id).where(
                     Submission.board_id == "synthetic-demo", Submission.content_hash == digest)):
                 continue
-        scored = api.evaluate_model(create_model(backend, dict(args), train, 0),
-                                    split.checkups, ["code_cls", "code_report"], options,
-                                    dataset_name=split.references.name)
+        # The harness's one evaluation path (the run command's cache and prompt options).
+        scored = api.evaluate_on(split, backend, args, ["code_cls", "code_report"], options)
         with sessions.begin() as session:
             if session.get(Board, "synthetic-demo") is None:
                 session.add(board_row("synthetic-demo", split.references))

@@ -1,11 +1,14 @@
-"""`python -m leaderboard worker`: takes jobs from the queue and scores them through the
-harness API, holding a lease renewed by a heartbeat thread.
+"""`python -m leaderboard worker`: takes jobs from the queue and has each scored through
+the harness API in a supervised process of its own (``leaderboard.supervisor``: wall-clock,
+stall and memory limits), holding the job's lease with a heartbeat thread that renews it
+only while the job's process is alive and reporting progress.
 
 The scoring runs outside any database transaction; its results are written in one
 transaction that first checks this worker still holds the lease, so a job is stored whole
 or not at all and never twice. A failure is stored with its category and a log excerpt
 for the submitter: validation (bad stored input), model load, out of memory, timeout,
-degraded run (too many failed answers), crash (anything else, with its traceback).
+stalled, degraded run (too many failed answers), crash (anything else, with its
+traceback).
 
 A database that stops answering (a restart, a full disk, a dropped network) does not stop
 the worker: the loop, the heartbeat and the final write wait and try again. A result that
@@ -16,13 +19,11 @@ pending and is scored again (up to ``queue.MAX_ATTEMPTS`` times).
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -35,6 +36,7 @@ from eval_harness.tasks.base import ScoreOptions
 from leaderboard import queue
 from leaderboard.ingest import record_scored
 from leaderboard.store.database import OUTAGE, outage_reason
+from leaderboard.supervisor import JobLimits, run_job
 
 log = logging.getLogger("codebench.worker")
 RETRY_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # waits between tries while the database is away
@@ -56,16 +58,20 @@ def worker_name() -> str:
 
 
 class _Heartbeat(threading.Thread):
-    """Renews the lease every third of its length until stopped or lost."""
+    """Renews the lease every third of its length while ``healthy()`` (the job's process
+    is alive and reporting progress), until stopped or lost."""
 
     def __init__(self, sessions: sessionmaker[Session], job_id: int, worker: str,
-                 lease: float) -> None:
+                 lease: float, healthy: Callable[[], bool]) -> None:
         super().__init__(daemon=True)
         self.sessions, self.job_id, self.worker, self.lease = sessions, job_id, worker, lease
+        self.healthy = healthy
         self.stopped, self.lost = threading.Event(), False
 
     def run(self) -> None:
         while not self.stopped.wait(self.lease / 3):
+            if not self.healthy():
+                continue  # a stalled job earns no more lease; its supervisor ends it
             try:
                 with self.sessions.begin() as session:
                     queue.heartbeat(session, self.job_id, self.worker,
@@ -78,7 +84,8 @@ class _Heartbeat(threading.Thread):
                             self.job_id, outage_reason(error))
 
 
-def _score(job: Job, folder: Path, options: ScoreOptions):
+def score(job: Job, folder: Path, options: ScoreOptions):
+    """What the job's process runs (``leaderboard.supervisor``): never in the worker."""
     from eval_harness import api
     from leaderboard.boards import references_for
 
@@ -94,11 +101,10 @@ def _score(job: Job, folder: Path, options: ScoreOptions):
                                  source=path.name)
 
 
-def _failure(job: Job, error: BaseException) -> tuple[str, str]:
+def failure_of(job: Job, error: BaseException) -> tuple[str, str]:
+    """A job's exception as its failure category and log excerpt."""
     from eval_harness.errors import UsageError
 
-    if isinstance(error, JobTimeout):
-        return "timeout", str(error)
     if isinstance(error, DataError | UsageError):
         return ("model load" if job.kind == "model" else "validation"), str(error)
     if isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError":
@@ -106,46 +112,25 @@ def _failure(job: Job, error: BaseException) -> tuple[str, str]:
     return "crash", "".join(traceback.format_exception(error))
 
 
-class JobTimeout(Exception):
-    """The job ran past the worker's time limit."""
-
-
-@contextmanager
-def _time_limit(seconds: float | None) -> Iterator[None]:
-    """Interrupt the block after ``seconds`` (SIGALRM: only in the main thread; a worker
-    thread embedded in the app runs without a limit)."""
-    if not seconds or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expired(_signum, _frame) -> None:
-        raise JobTimeout(f"the job ran past the worker's limit of {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def process(sessions: sessionmaker[Session], job: Job, worker: str, folder: Path, *,
             options: ScoreOptions = DEFAULT_SCORING,
             lease: float = queue.LEASE.total_seconds(), timeout: float | None = None) -> str:
-    """Score one claimed job and store the outcome; returns its final status."""
-    beat = _Heartbeat(sessions, job.id, worker, lease)
+    """Score one claimed job in its supervised process and store the outcome; returns its
+    final status. ``timeout`` (seconds) overrides the board's and the settings' limit."""
+    limits = _limits(sessions, job, timeout)
+    progressed = [time.monotonic()]
+    beat = _Heartbeat(sessions, job.id, worker, lease, healthy=lambda: (
+        time.monotonic() - progressed[0] < limits.stall_s))
     beat.start()
     try:
-        with _time_limit(timeout):
-            scored, failure = _score(job, folder, options), None
-        if scored.degraded:
-            failure = ("degraded run", str(scored.document.failures))
-    except Exception as error:  # stored with its category and traceback, never dropped
-        scored, failure = None, _failure(job, error)
+        outcome = run_job(job, folder, options, limits, alive=lambda: not beat.lost,
+                          on_progress=lambda: progressed.__setitem__(0, time.monotonic()))
     finally:
         beat.stopped.set()
         beat.join()
+    scored, failure = outcome.scored, outcome.failure
+    if scored is not None and scored.degraded:
+        failure = ("degraded run", str(scored.document.failures))
     deadline = time.monotonic() + lease
     for wait in (*RETRY_S, None):
         try:
@@ -157,6 +142,17 @@ def process(sessions: sessionmaker[Session], job: Job, worker: str, folder: Path
                         job.id, outage_reason(error), wait)
             time.sleep(wait)
     raise AssertionError("unreachable")
+
+
+def _limits(sessions: sessionmaker[Session], job: Job, timeout: float | None) -> JobLimits:
+    from dataclasses import replace
+
+    from leaderboard.store.schema import Board
+
+    with sessions() as session:
+        board = session.get(Board, job.board)
+        limits = JobLimits.from_settings(board.job_timeout_s if board else None)
+    return replace(limits, wall_s=timeout) if timeout else limits
 
 
 def _store_outcome(sessions: sessionmaker[Session], job: Job, worker: str, scored,

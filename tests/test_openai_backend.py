@@ -342,3 +342,43 @@ def test_jpeg_on_request_and_bad_format_refused(images: dict[str, Path]) -> None
 def test_host_only() -> None:
     assert _host_only("https://user:pw@api.example.com:8443/v1?x=1") == \
         "https://api.example.com:8443"
+
+
+# --------------------------------------------------------------------------- backends that end
+
+
+def test_a_never_answering_endpoint_fails_at_the_deadline() -> None:
+    from eval_harness.models.openai_backend import OpenAIBackend
+    from tests.silent_server import silent_endpoint
+
+    with silent_endpoint() as url:
+        backend = OpenAIBackend(model="m", base_url=url, api_key_env="", timeout=300,
+                                max_retries=0, concurrency=2, deadline=1.5)
+        answers = backend.generate([req(sample_id=f"s{i}") for i in range(5)])
+    assert [a.failed for a in answers] == [True] * 5
+    assert all("deadline passed" in a.error for a in answers)
+
+
+def test_a_process_with_requests_in_flight_still_exits() -> None:
+    """Threads blocked on a silent server (5 min read timeout) must not hold the process
+    at exit: they are daemons, and none takes a new request once the caller stops."""
+    import subprocess
+    import sys
+
+    from tests.silent_server import silent_endpoint
+
+    script = (
+        "import sys\n"
+        "from eval_harness.models.base import Request\n"
+        "from eval_harness.models.openai_backend import OpenAIBackend\n"
+        "b = OpenAIBackend(model='m', base_url=sys.argv[1], api_key_env='', timeout=300,\n"
+        "                  max_retries=0, concurrency=4, deadline=1)\n"
+        "r = [Request(sample_id=f's{i}', task='code_cls', system=None, text='hi',\n"
+        "             images=(), max_new_tokens=4) for i in range(8)]\n"
+        "print(sum(a.failed for a in b.generate(r)))\n")
+    with silent_endpoint() as url:
+        done = subprocess.run([sys.executable, "-c", script, url], capture_output=True,
+                              text=True, timeout=120,
+                              cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "8"

@@ -63,12 +63,9 @@ def _model_args(args: argparse.Namespace) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from eval_harness.api import load_split, predict, score_run, write_predictions
+    from eval_harness import api
     from eval_harness.commands.common import check_output
     from eval_harness.distributed import world
-    from eval_harness.models.registry import create_model
-    from eval_harness.runner import ResponseCache
-    from eval_harness.settings import cache_dir
     from eval_harness.tasks import parse_tasks
     from eval_harness.tasks.prompts import PromptOptions
 
@@ -79,25 +76,23 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--batch-size must be at least 1")
     check_output(args.output)
     options = score_options(args)
-    split = load_split(args.data, args.split, args.language)
-    checkups = split.checkups[:args.limit]
-    train = [c for c in split.everything if c.split == "train"]
-    backend = create_model(args.model, _model_args(args), train, args.seed)
+    split = api.load_split(args.data, args.split, args.language)
+    model_args = _model_args(args)
     prompt = PromptOptions(language=args.language, max_images=args.max_images,
                            max_pixels=args.max_pixels)
-    cache = None if args.no_cache else ResponseCache(args.cache or
-                                                     cache_dir() / "responses.sqlite")
-    predictions, stats = predict(backend, checkups, tasks, prompt=prompt,
-                                 batch_size=args.batch_size, cache=cache,
-                                 progress=not args.quiet and world()[0] == 0)
-    if predictions is None:
-        return 0  # not the main process: it only predicted its shard
-    pred_path = write_predictions(predictions, args.output / "predictions.jsonl")
-    print(f"{stats.requests} requests on the main process ({world()[1]} in all): "
-          f"{stats.cached} from cache, {stats.generated} generated; wrote {pred_path}")
-    if args.predict_only:
-        return 0
-    scored = score_run(predictions, checkups, tasks, options, model=backend.describe(),
-                       prompt=prompt, dataset_name=split.references.name, split=args.split,
-                       log_samples=args.log_samples, source=str(pred_path))
+    cache = None if args.no_cache else (args.cache or api.DEFAULT_CACHE)
+
+    def keep(predictions, stats) -> str:
+        pred_path = api.write_predictions(predictions, args.output / "predictions.jsonl")
+        print(f"{stats.requests} requests on the main process ({world()[1]} in all): "
+              f"{stats.cached} from cache, {stats.generated} generated; wrote {pred_path}")
+        return str(pred_path)
+
+    scored = api.evaluate_on(split, args.model, model_args, tasks, options, prompt=prompt,
+                             cache=cache, batch_size=args.batch_size,
+                             progress=not args.quiet and world()[0] == 0, seed=args.seed,
+                             limit=args.limit, log_samples=args.log_samples,
+                             after_predict=keep, predict_only=args.predict_only)
+    if scored is None:
+        return 0  # --predict-only, or not the main process (it only predicted its shard)
     return finish(scored, args)

@@ -12,6 +12,8 @@ Design choices, and why:
   usually do not authenticate, so a dummy key ``"EMPTY"`` is sent there instead.
   ``api_key_env=""`` sends only that dummy, wherever the server is: the leaderboard
   worker runs endpoints chosen by submitters so, and the operator's key never reaches them.
+* Redirects are never followed (the SDK's default client follows them): a 3xx fails the
+  request at once, so an endpoint cannot send requests, and images, to another address.
 * The SDK's own retries are off (``max_retries=0``): we retry ourselves so the
   number of retries per sample can be recorded in ``Response.meta["retries"]``.
 * Retried: 429, 5xx, timeouts and connection errors, with exponential backoff and
@@ -19,12 +21,16 @@ Design choices, and why:
   delay but is capped at ``backoff_max`` so one server cannot stall a run for hours.
   Any other 4xx is a bug in the request (bad model name, oversized prompt, bad key)
   and retrying cannot fix it, so it fails at once.
-* Concurrency: a thread pool of ``concurrency`` workers over the batch. The sync
-  SDK client is thread-safe and pools connections; threads keep this simple and
-  also parallelise the image encoding. ``generate_unordered`` yields answers as they
-  finish, so the runner hands over the whole run at once and caches as answers come.
+* Concurrency: ``concurrency`` daemon threads over the batch. The sync SDK client is
+  thread-safe and pools connections; threads keep this simple and also parallelise the
+  image encoding. ``generate_unordered`` yields answers as they finish, so the runner
+  hands over the whole run at once and caches as answers come. The threads are daemons
+  and take no new request once the consumer stops (Ctrl-C, a deadline, an error): a
+  request blocked on a server that never answers cannot keep the process from exiting.
 * ``timeout`` is the SDK (httpx) timeout: it bounds connect, each read and each
-  write of one attempt, not the sum of all retries.
+  write of one attempt, not the sum of all retries. ``deadline`` (seconds, default 2 h)
+  bounds one whole ``generate_unordered`` call: past it, every request not yet answered
+  fails with "deadline passed", and nothing more is sent.
 * Images go through ``data.images.model_image``, the same resize as the ``hf``
   backend, and are sent as PNG by default: lossless, so the server decodes exactly the
   pixels ``hf`` would feed its processor for the same request. ``image_format=jpeg``
@@ -39,11 +45,11 @@ import email.utils
 import io
 import logging
 import os
+import queue
 import random
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -76,13 +82,15 @@ class OpenAIBackend:
                  max_retries: int = 5, timeout: float = 60.0, backoff_base: float = 0.5,
                  backoff_max: float = 20.0, temperature: float = 0.0,
                  max_pixels: int | None = None, seed: int | None = None,
-                 image_format: str = "png") -> None:
+                 image_format: str = "png", deadline: float = 7200.0) -> None:
         import openai  # heavy: imported only when this backend is actually used
 
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        if deadline <= 0:
+            raise ValueError(f"deadline must be positive, got {deadline}")
         if image_format not in IMAGE_FORMATS:
             raise ValueError(f"image_format must be one of {IMAGE_FORMATS}, "
                              f"got {image_format!r}")
@@ -92,6 +100,7 @@ class OpenAIBackend:
         self.concurrency = concurrency
         self.max_retries = max_retries
         self.timeout = timeout
+        self.deadline = deadline
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.temperature = temperature
@@ -101,8 +110,11 @@ class OpenAIBackend:
 
         key = _api_key_from_env(api_key_env, self.base_url)
         self._openai = openai
+        # The SDK's own client follows redirects; this one never does, so an endpoint (a
+        # submitter's, allowed by host) cannot send the worker's requests anywhere else.
         self._client = openai.OpenAI(api_key=key, base_url=self.base_url, timeout=timeout,
-                                     max_retries=0)
+                                     max_retries=0, http_client=openai.DefaultHttpxClient(
+                                         timeout=timeout, follow_redirects=False))
         self._rng = random.Random()  # jitter only; not part of any result
         self._rng_lock = threading.Lock()
 
@@ -137,15 +149,42 @@ class OpenAIBackend:
         if not batch:
             return
         workers = min(self.concurrency, len(batch))
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai")
+        todo: queue.SimpleQueue[tuple[int, Request]] = queue.SimpleQueue()
+        for pair in enumerate(batch):
+            todo.put(pair)
+        done: queue.SimpleQueue[tuple[int, Response]] = queue.SimpleQueue()
+        stop = threading.Event()
+
+        def serve() -> None:
+            while not stop.is_set():
+                try:
+                    index, request = todo.get_nowait()
+                except queue.Empty:
+                    return
+                done.put((index, self._generate_one(request)))
+
+        for n in range(workers):
+            threading.Thread(target=serve, name=f"openai-{n}", daemon=True).start()
+        end = time.monotonic() + self.deadline
+        answered: set[int] = set()
         try:
-            futures = {pool.submit(self._generate_one, r): i for i, r in enumerate(batch)}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+            while len(answered) < len(batch):
+                try:
+                    index, response = done.get(timeout=max(0.0, end - time.monotonic()))
+                except queue.Empty:  # the deadline passed: the rest fail, nothing more sent
+                    stop.set()
+                    reason = f"deadline passed ({self.deadline:g} s for the whole batch)"
+                    for index in range(len(batch)):
+                        if index not in answered:
+                            yield index, Response(text=None, failed=True, error=reason,
+                                                  meta={"retries": 0})
+                    return
+                answered.add(index)
+                yield index, response
         finally:
-            # Interrupted (Ctrl-C, a killed consumer): drop queued requests, let the few
-            # in flight finish, rather than sending the rest of the run.
-            pool.shutdown(wait=True, cancel_futures=True)
+            # Interrupted (Ctrl-C, a killed consumer) or done: no thread takes another
+            # request; those in flight end with their own timeout, as daemons.
+            stop.set()
 
     # -- one request ---------------------------------------------------------------
 
@@ -225,6 +264,9 @@ class OpenAIBackend:
             return True, self._short(f"connection error: {err}"), None
         if isinstance(err, openai.APIStatusError):
             status = err.status_code
+            if 300 <= status < 400:
+                return False, f"HTTP {status}: redirects are not followed (base_url must be " \
+                              "the endpoint itself)", None
             retryable = status == 429 or status >= 500
             retry_after = _retry_after(err.response.headers) if retryable else None
             return retryable, self._short(f"HTTP {status}: {_error_message(err)}"), retry_after

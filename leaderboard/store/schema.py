@@ -35,8 +35,8 @@ NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_nam
 
 #: pending -> running -> finished | failed; withdrawn from any state (kept, with its reason).
 STATUSES = ("pending", "running", "finished", "failed", "withdrawn")
-FAILURE_CATEGORIES = ("validation", "model load", "out of memory", "timeout", "degraded run",
-                      "crash", "lease expired")
+FAILURE_CATEGORIES = ("validation", "model load", "out of memory", "timeout", "stalled",
+                      "degraded run", "crash", "lease expired")
 KINDS = ("predictions", "model", "seed")
 SETTINGS = ("zero-shot", "few-shot", "fine-tuned")
 
@@ -66,6 +66,8 @@ class Board(Base):
     # replicates are drawn on it, so any two rows compare paired.
     resamples: Mapped[int] = mapped_column(Integer, default=1000)
     resample_seed: Mapped[int] = mapped_column(Integer, default=0)
+    # Wall-clock limit of a job on this board (None: CODEBENCH_JOB_TIMEOUT_S).
+    job_timeout_s: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 

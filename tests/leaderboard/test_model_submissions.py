@@ -4,6 +4,7 @@ built from a config goes pending -> running -> finished through the worker."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,14 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def sessions(sqlite_url: str, synth_dir: Path, monkeypatch: pytest.MonkeyPatch):
+def sessions(sqlite_url: str, synth_dir: Path, tiny_model: Path, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("CODEBENCH_DATA_DIR", str(synth_dir))
+    monkeypatch.setenv("CODEBENCH_CACHE", str(tmp_path / "cache"))
+    # The test's folders are where the operator allows models (the default root is
+    # <repo>/checkpoints): their refusals here are for what is in them.
+    monkeypatch.setenv("CODEBENCH_MODEL_ROOTS", os.pathsep.join(
+        [str(tiny_model.parent), str(tmp_path)]))
     return open_store(sqlite_url)
 
 

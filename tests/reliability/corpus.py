@@ -34,7 +34,9 @@ from tests.leaderboard.test_submissions import META, lines
 KINDS = ("predictions", "metadata", "model", "image")
 FILE_NAME = "p.jsonl"  # the name a predictions file is submitted under in the tests
 
-GOOD_SPEC = {"backend": "openai", "model_args": {"base_url": "http://127.0.0.1:9/v1",
+# The operator's endpoint (CODEBENCH_OPENAI_BASE_URL unset: api.openai.com), which a
+# submission may always name; any other host must be on CODEBENCH_ALLOWED_ENDPOINTS.
+GOOD_SPEC = {"backend": "openai", "model_args": {"base_url": "https://api.openai.com/v1",
                                                  "model": "m"}}
 
 

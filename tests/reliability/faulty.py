@@ -4,7 +4,8 @@
 function so that, at STAGE, the process touches MARKER and then sleeps; the test kills it
 there with SIGKILL. Stages:
 
-- ``model``: a worker inside a model run (the model is loaded, its answers not yet made);
+- ``model``: a worker supervising a model run (its job's process has started and reported
+  progress, its answers are not yet stored);
 - ``write``: a worker inside the transaction that stores a result, rows sent, not committed;
 - ``store``: the app inside the transaction that stores a submission, its file written,
   its row not yet committed.
@@ -24,12 +25,15 @@ def _stop_here(marker: Path) -> None:
 
 def main(marker: Path, stage: str, program: str, args: list[str]) -> None:
     if stage == "model":
-        from eval_harness import api
+        from leaderboard import worker
 
-        def paused_evaluate(*a, **k):
-            _stop_here(marker)
+        original_run = worker.run_job
 
-        api.evaluate_model = paused_evaluate
+        def paused_run(*a, **k):
+            # The first progress event of the job's process stops the supervisor there.
+            return original_run(*a, **{**k, "on_progress": lambda: _stop_here(marker)})
+
+        worker.run_job = paused_run
     elif stage == "write":
         from leaderboard import worker
 

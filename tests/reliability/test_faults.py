@@ -74,8 +74,11 @@ def _finish_with_a_fresh_worker(url: str, folder: Path) -> None:
 
 @pytest.mark.parametrize("stage", ["model", "write"])
 def test_a_worker_killed_mid_job_leaves_nothing_and_the_job_finishes_later(
-        db_url: str, board: list[str], tmp_path: Path, stage: str) -> None:
+        db_url: str, board: list[str], tmp_path: Path, stage: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     sessions = open_store(db_url)
+    # The operator allows model folders under this test's folder (workers inherit it).
+    monkeypatch.setenv("CODEBENCH_MODEL_ROOTS", str(tmp_path))
     if stage == "model":  # a model run: the server runs the (tiny) model itself
         from eval_harness.models.tiny_qwen import build_tiny_qwen
 

@@ -74,10 +74,18 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         return quoting if model == LEAKY or (model == COMPARE and leak["on"]) else None
 
     with FakeOpenAIServer(script=script) as fake, FakeOpenAIServer() as stranger:
+        # The stranger's host is on the operator's allow-list (else its spec is refused);
+        # the tests' own folders are allowed model locations (else refused before their
+        # remote code or pickle weights are even looked at).
+        stranger_host = urllib.parse.urlsplit(stranger.base_url).netloc
+        roots = os.pathsep.join([str(ROOT / "checkpoints"),
+                                 str(tmp_path_factory.getbasetemp())])
         env = space_env(home, OPENAI_API_KEY=SECRET, CODEBENCH_OPENAI_BASE_URL=fake.base_url,
                         CODEBENCH_COMPARE_MODEL=COMPARE, TMPDIR=str(home / "tmp"),
                         CODEBENCH_CACHE=str(home / "cache"),
-                        CODEBENCH_SUBMISSIONS_PER_DAY="100")
+                        CODEBENCH_SUBMISSIONS_PER_DAY="100",
+                        CODEBENCH_ALLOWED_ENDPOINTS=stranger_host,
+                        CODEBENCH_MODEL_ROOTS=roots)
         with launch_space(home, env=env) as space:
             yield App(space, home, fake, stranger, leak)
 
@@ -407,6 +415,9 @@ def store(tmp_path: Path, synth_dir: Path, monkeypatch: pytest.MonkeyPatch):
     from leaderboard.store.database import open_store
 
     monkeypatch.setenv("CODEBENCH_DATA_DIR", str(synth_dir))
+    monkeypatch.setenv("CODEBENCH_CACHE", str(tmp_path / "cache"))
+    # The remote-code and pickle folders are allowed locations: refused for what they hold.
+    monkeypatch.setenv("CODEBENCH_MODEL_ROOTS", str(tmp_path))
     sessions = open_store(f"sqlite:///{tmp_path / 'board' / DB_NAME}")
     with sessions.begin() as session:
         session.add(board_row("synthetic-demo", references_for("synthetic-demo")))

@@ -1,6 +1,6 @@
 """One ranking engine: boards pin their fingerprints and resample plan, rows store the
 bootstrap replicates of their headline metrics, rank intervals replace the per-pair
-comparisons.
+comparisons. Boards may also carry their own job time limit.
 
 Existing stores are filled in place: each board gets its plan (B = 1,000, its own seed)
 and, where it had none, the fingerprint its rows were scored on; every finished row's
@@ -30,6 +30,7 @@ def upgrade() -> None:
                                    server_default="1000"))
         batch.add_column(sa.Column("resample_seed", sa.Integer(), nullable=False,
                                    server_default="0"))
+        batch.add_column(sa.Column("job_timeout_s", sa.Integer(), nullable=True))
     op.create_table(
         "replicates",
         sa.Column("id", sa.Integer(), nullable=False),
