@@ -91,51 +91,56 @@ def _outcome(sessions, submission_id: int) -> tuple[str, str | None, str]:
         return s.status, s.failure_category, s.failure_log or ""
 
 
-def test_cli_worker_ends_a_never_answering_endpoint_and_scores_the_next_job(
-        tmp_path: Path, board: list[str], silent_endpoint: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CODEBENCH_OPENAI_BASE_URL", silent_endpoint)  # the operator's own
-    url = f"sqlite:///{tmp_path / 'lb.sqlite'}"
-    sessions = open_store(url)
-    spec = {"backend": "openai", "model_args": {"base_url": silent_endpoint, "model": "gpt-4o"},
-            "tasks": ["code_cls"]}
-    model, after = _queue(sessions, tmp_path, board, spec)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CODEBENCH_LEADERBOARD_DIR": str(tmp_path),
-           "CODEBENCH_JOB_STALL_S": "15", "CODEBENCH_JOB_TIMEOUT_S": "120"}
+def _run_cli_worker(url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "CODEBENCH_LEADERBOARD_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "leaderboard", "--db", url, "worker",
                            "--once", "--no-embeddings", "--poll", "0.2"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
-    status, category, log = _outcome(sessions, model)
-    assert (status, category) == ("failed", "stalled"), log
-    assert "no answer or progress" in log
-    assert _outcome(sessions, after)[0] == "finished", _outcome(sessions, after)
 
 
-def test_worker_thread_ends_a_model_that_sleeps_forever(
-        tmp_path: Path, board: list[str], faults: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """As the app runs it: `work` in a thread of this process, which must never be the
-    one that sleeps."""
-    monkeypatch.setenv("CODEBENCH_TEST_JOB_FAULT", "sleep")
-    monkeypatch.setenv("CODEBENCH_JOB_TIMEOUT_S", "30")
-    sessions = open_store(f"sqlite:///{tmp_path / 'lb.sqlite'}")
-    model, after = _queue(sessions, tmp_path, board, TINY)
+def _run_worker_thread(sessions, tmp_path: Path, after: int) -> None:
+    """As the app runs it: `work` in a thread of this process (which must never be the
+    one that hangs), serving until the job queued after the bad one has ended."""
     stop = threading.Event()
     thread = threading.Thread(target=work, args=(sessions, tmp_path), daemon=True,
                               kwargs={"stop": stop, "options": FAST, "poll": 0.2})
     thread.start()
     try:
-        for _ in range(600):  # the worker thread keeps serving: both jobs end
+        for _ in range(600):
             if _outcome(sessions, after)[0] in ("finished", "failed"):
                 break
             stop.wait(0.5)
     finally:
         stop.set()
         thread.join(timeout=120)
+
+
+@pytest.mark.parametrize("runner", ["cli worker", "worker thread"])
+@pytest.mark.parametrize("fault", ["silent endpoint", "model sleeps forever"])
+def test_a_hanging_job_fails_with_its_reason_and_the_next_job_is_scored(
+        tmp_path: Path, board: list[str], silent_endpoint: str, faults: Path,
+        monkeypatch: pytest.MonkeyPatch, fault: str, runner: str) -> None:
+    if fault == "silent endpoint":  # accepts connections, never answers: no progress
+        monkeypatch.setenv("CODEBENCH_OPENAI_BASE_URL", silent_endpoint)  # the operator's
+        monkeypatch.setenv("CODEBENCH_JOB_STALL_S", "15")
+        spec = {"backend": "openai", "tasks": ["code_cls"],
+                "model_args": {"base_url": silent_endpoint, "model": "gpt-4o"}}
+        expected, words = "stalled", "no answer or progress for"
+    else:  # a model that sleeps in its own process: past the wall-clock limit
+        monkeypatch.setenv("CODEBENCH_TEST_JOB_FAULT", "sleep")
+        monkeypatch.setenv("CODEBENCH_JOB_TIMEOUT_S", "30")
+        spec, expected, words = TINY, "timeout", "limit of 30 s"
+    url = f"sqlite:///{tmp_path / 'lb.sqlite'}"
+    sessions = open_store(url)
+    model, after = _queue(sessions, tmp_path, board, spec)
+    if runner == "cli worker":
+        _run_cli_worker(url, tmp_path)
+    else:
+        _run_worker_thread(sessions, tmp_path, after)
     status, category, log = _outcome(sessions, model)
-    assert (status, category) == ("failed", "timeout"), log
-    assert "limit of 30 s" in log
+    assert (status, category) == ("failed", expected), log
+    assert words in log
     assert _outcome(sessions, after)[0] == "finished", _outcome(sessions, after)
 
 
