@@ -30,7 +30,7 @@ from eval_harness.metrics.stats import resample_weights
 DEFAULT_RESAMPLES = 1000
 LEVEL = 0.95
 # Rows per block of the pairwise work in ``rank_intervals``: a block holds
-# rows x k x B float64 values (16 x 1,000 x 1,000 = 128 MB at k = 1,000).
+# rows x k x B float32 values (16 x 1,000 x 1,000 = 64 MB at k = 1,000).
 _BLOCK_CELLS = 16_000_000
 
 
