@@ -59,8 +59,9 @@ def prepare(args: argparse.Namespace):
     from eval_harness.settings import Settings
     from leaderboard.seeds import DEMO_CHECKUPS, DEMO_SEED, ensure_seeded
     from leaderboard.store.database import open_store
+    from space.context import Space
     from space.demo import DemoModel, comparison_model
-    from space.layout import Space, build
+    from space.layout import build
 
     if not (args.data_dir / "complete_dataset.csv").is_file():
         generate(args.data_dir, DEMO_CHECKUPS, seed=DEMO_SEED)

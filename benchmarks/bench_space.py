@@ -64,9 +64,9 @@ def start_app(home: Path) -> tuple[object, str, float]:
     import sys
     import urllib.request
 
-    from tests.space.conftest import ROOT, _free_port
+    from tests.space.running import ROOT, free_port
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False",
            "GRADIO_TEMP_DIR": str(home / "gradio"),
            "CODEBENCH_LEADERBOARD_DIR": str(home / "leaderboard"),

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.leaderboard.test_submissions import lines
+from tests.space.browser import WAIT_MS, browser  # noqa: F401 (fixture)
 from tests.space.conftest import ROOT, launch_space, space_env
-from tests.space.test_browser import WAIT_MS, browser  # noqa: F401 (fixture)
 
 MARKUP_NAME = '<img src=x onerror="window.__pwned=1">[click](javascript:window.__pwned=2)'
 MARKUP_SUBMITTER = "<script>window.__pwned=3</script>**bold**"

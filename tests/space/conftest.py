@@ -1,93 +1,14 @@
-"""A running space: `python app.py` on a free loopback port with private folders."""
+"""Fixtures of the space's tests: one running space per test process, and the browser."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class RunningSpace:
-    url: str
-    data_dir: Path
-    leaderboard_dir: Path
-    log: Path
-    process: subprocess.Popen | None = None
-    gradio_dir: Path | None = None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def space_env(home: Path, **extra: str) -> dict[str, str]:
-    """The app's environment: private folders under ``home``, offline, SQLite unless
-    ``extra`` names another database."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False",
-           "GRADIO_TEMP_DIR": str(home / "gradio"),
-           "CODEBENCH_LEADERBOARD_DIR": str(home / "leaderboard"),
-           "CODEBENCH_DATA_DIR": str(home / "data"), "HF_HUB_OFFLINE": "1"}
-    env.pop("CODEBENCH_DB_URL", None)
-    env.pop("OPENAI_API_KEY", None)
-    return env | extra
-
-
-def wait_for_space(url: str, process: subprocess.Popen, log: Path,
-                   timeout: float = 120) -> None:
-    """As Gradio's own browser tests: poll /gradio_api/info until it answers."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/gradio_api/info", timeout=2):
-                return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"the app did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-
-
-@contextmanager
-def launch_space(home: Path, args: Sequence[str] = ("--no-embeddings",),
-                 env: dict[str, str] | None = None, command: Sequence[str] | None = None
-                 ) -> Iterator[RunningSpace]:
-    """``python app.py`` (or ``command``, which gets ``--port N`` appended) with its log
-    in ``home/app.log``; stopped when the block ends."""
-    home.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    env = env or space_env(home)
-    log = home / "app.log"
-    with log.open("a") as out:
-        process = subprocess.Popen([*(command or [sys.executable, str(ROOT / "app.py")]),
-                                    "--port", str(port), *args], cwd=ROOT, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_space(url, process, log)
-        yield RunningSpace(url, Path(env["CODEBENCH_DATA_DIR"]),
-                           Path(env["CODEBENCH_LEADERBOARD_DIR"]), log, process,
-                           Path(env["GRADIO_TEMP_DIR"]))
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+# Re-exported: the reliability suite starts its own spaces with these.
+from tests.space.browser import browser, page  # noqa: F401 (fixtures)
+from tests.space.running import ROOT, RunningSpace, launch_space, space_env  # noqa: F401
 
 
 @pytest.fixture(scope="session")

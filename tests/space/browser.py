@@ -1,0 +1,76 @@
+"""Shared browser-test pieces: Playwright with Debian's Chromium, a page on the running
+space, and the few moves every browser test makes (open a tab, choose an option, upload).
+
+Skips, naming what is missing, where Playwright or /usr/bin/chromium is absent, except
+under CODEBENCH_REQUIRE_BROWSER=1 (set by .ci/run), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.space.running import ROOT, RunningSpace
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "build" / "test-artifacts"
+CLASS_NAMES = re.compile("Dental Caries|Gingivitis|Class III Malocclusion|Pulpitis|"
+                         "Tooth Loss|Tooth Structure Loss")
+WAIT_MS = 90_000  # generous: CI runs these beside the heaviest tests
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CODEBENCH_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (CODEBENCH_REQUIRE_BROWSER=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("browser tests need Playwright (pip install playwright)")
+    if not CHROMIUM.is_file():
+        _unavailable("browser tests need Chromium at /usr/bin/chromium (apt-get install "
+                     "chromium; make system-deps)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, space_server: RunningSpace, request: pytest.FixtureRequest):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(WAIT_MS)
+    tab.goto(space_server.url)
+    tab.locator("#home-board").get_by_text("Lingshu-32B-SFT").wait_for()
+    yield tab
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def choose(page, elem_id: str, option: str) -> None:
+    page.locator(f"#{elem_id} input").click()
+    page.get_by_role("option", name=re.compile(re.escape(option))).first.click()
+
+
+def upload(page, elem_id: str, paths: list[str], shown: str) -> None:
+    """Set a file input once and wait until the component shows the file. Uploads are
+    slow when CI runs this beside its heaviest tests (over 20 s seen); setting the files
+    again while one is in flight only queues duplicates, so this just waits."""
+    page.locator(f"#{elem_id} input[type=file]").set_input_files(paths)
+    page.locator(f"#{elem_id}").get_by_text(shown).first.wait_for(timeout=180_000)
+
+
