@@ -75,6 +75,21 @@ def _has_text(s: str) -> bool:
     return any(ch.isalnum() for ch in s)
 
 
+def diagnosis_labels(report: str | None, language: str = "en", rules: str | None = None
+                     ) -> tuple[dict[str, ClassLabel], str]:
+    """The labeler's reading of a report as ``primary_class_accuracy`` reads it: its
+    Diagnosis section when it has one with text in it, else the whole report. Returns the
+    six labels and what was read: "diagnosis", "no_diagnosis_section" or
+    "empty_diagnosis_section" (the last two: the whole report). The space's demo shows the
+    same reading, so the page and the metric never disagree about a report."""
+    text = report or ""
+    spans = section_spans(text, language).get("diagnosis")
+    if spans and any(_has_text(text[a:b]) for a, b in spans):
+        return label_report(text, language, sections=["diagnosis"], rules=rules), "diagnosis"
+    scope = "empty_diagnosis_section" if spans else "no_diagnosis_section"
+    return label_report(text, language, rules=rules), scope
+
+
 def primary_class_accuracy(generated_reports: Sequence[str | None],
                            reference_classes: Sequence[str], language: str = "en",
                            uncertain_positive: bool = False,
@@ -104,13 +119,9 @@ def primary_class_accuracy(generated_reports: Sequence[str | None],
     empty_section: list[int] = []
     by_class: dict[str, list[float]] = {c: [] for c in CLASSES}
     for i, (report, ref) in enumerate(zip(generated_reports, reference_classes, strict=True)):
-        text = report or ""
-        spans = section_spans(text, language).get("diagnosis")
-        if spans and any(_has_text(text[a:b]) for a, b in spans):
-            labels = label_report(text, language, sections=["diagnosis"], rules=rules)
-        else:
-            (empty_section if spans else no_section).append(i)
-            labels = label_report(text, language, rules=rules)
+        labels, scope = diagnosis_labels(report, language, rules)
+        if scope != "diagnosis":
+            (empty_section if scope == "empty_diagnosis_section" else no_section).append(i)
         label = labels[ref]
         statuses[label.status] += 1
         hit = float(_positive(label, uncertain_positive))
