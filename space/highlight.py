@@ -1,20 +1,52 @@
-"""The clinical labeler's findings as (text, label) pairs for ``gr.HighlightedText``."""
+"""The clinical labeler's findings as (text, label) pairs for ``gr.HighlightedText``, with
+one fixed color per kind of label and the legend that says what each kind means.
+
+Every label starts with its kind and a colon ("affirmed: Pulpitis", "ICD-10: K04.003
+Chronic pulpitis"): the kind picks the color, the rest names what was found.
+"""
 
 from __future__ import annotations
 
+import html
+
 from eval_harness.labels.findings import find_codes, find_findings
 
-LABELS = {"present": "affirmed", "uncertain": "uncertain", "negated": "negated"}
+LABELS = {"present": "affirmed", "uncertain": "uncertain", "negated": "negated",
+          "hypothetical": "hypothetical"}
+CODE_KIND = "ICD-10"
+# One color per kind, the same on every report (Gradio otherwise cycles a palette per label).
+COLORS = {"affirmed": "#f87171", "uncertain": "#fbbf24", "negated": "#93c5fd",
+          "hypothetical": "#d1d5db", CODE_KIND: "#c4b5fd"}
+MEANINGS = {
+    "affirmed": "the report states the finding",
+    "uncertain": "the report hedges it (\u201cpossible\u201d, \u201ccannot rule out\u201d)",
+    "negated": "the report rules it out (\u201cno caries\u201d)",
+    "hypothetical": "mentioned only as a possibility to watch for",
+    CODE_KIND: "a diagnosis code, with the anomaly it names",
+}
+
+
+def _finding_label(status: str, anomaly: str, cls: str) -> str:
+    # The class is added only when it says something the anomaly's name does not.
+    named = anomaly if anomaly.casefold() == cls.casefold() else f"{anomaly} ({cls})"
+    return f"{LABELS.get(status, status)}: {named}"
+
+
+def _code_label(code: str, anomaly: str | None, status: str) -> str:
+    named = anomaly or "code not in the data file"
+    hedge = "" if status == "present" else f", {LABELS.get(status, status)}"
+    return f"{CODE_KIND}: {code} {named}{hedge}"
 
 
 def highlighted(report: str) -> list[tuple[str, str | None]]:
     """The report cut into plain runs and labelled mentions: "affirmed: Pulpitis",
-    "negated: Dental Caries", "ICD-10 K04.0 (Pulpitis)"; overlaps keep the first."""
+    "negated: Dental Caries", "affirmed: Chronic pulpitis (Pulpitis)", "ICD-10: K04.003
+    Chronic pulpitis"; overlaps keep the first."""
     marks: list[tuple[int, int, str]] = []
     for f in find_findings(report):
-        marks.append((*f.span, f"{LABELS.get(f.status, f.status)}: {f.anomaly} ({f.cls})"))
+        marks.append((*f.span, _finding_label(f.status, f.anomaly, f.cls)))
     for c in find_codes(report):
-        marks.append((*c.span, f"ICD-10 {c.code} ({c.anomaly or 'code not in the data file'})"))
+        marks.append((*c.span, _code_label(c.code, c.anomaly, c.status)))
     pieces: list[tuple[str, str | None]] = []
     at = 0
     for start, end, label in sorted(marks):
@@ -27,3 +59,23 @@ def highlighted(report: str) -> list[tuple[str, str | None]]:
     if at < len(report):
         pieces.append((report[at:], None))
     return pieces
+
+
+def kind(label: str) -> str:
+    return label.split(":", 1)[0]
+
+
+def color_map(pieces: list[tuple[str, str | None]]) -> dict[str, str]:
+    """Each label of ``pieces`` mapped to its kind's color."""
+    return {label: COLORS[kind(label)] for _, label in pieces if label}
+
+
+def legend_html() -> str:
+    """One line under a report: each kind's color swatch and what it means."""
+    items = [f'<span style="white-space:nowrap"><span aria-hidden="true" style="display:'
+             f'inline-block;width:0.9em;height:0.9em;border-radius:2px;vertical-align:-1px;'
+             f'background:{color}"></span> <span style="font-weight:600">{html.escape(name)}'
+             f"</span>: "
+             f"{html.escape(MEANINGS[name])}</span>" for name, color in COLORS.items()]
+    return ('<p class="codebench-legend" style="font-size:0.85em;margin:4px 0">'
+            "Highlights, read by the harness's clinical labeler: " + "; ".join(items) + ".</p>")
