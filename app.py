@@ -87,7 +87,7 @@ def start_worker(space, embeddings: bool) -> threading.Event:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from space.layout import CSS
+    from space.style import CSS, HEAD, theme
 
     args = parse(argv)
     space, page = prepare(args)
@@ -97,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     # could name files or settings); every expected failure is a gr.Error in plain words.
     # The queue is bounded: a burst past max_size is told the queue is full.
     page.queue(default_concurrency_limit=4, max_size=256).launch(
-        server_name=args.host, server_port=args.port, css=CSS, show_error=False,
+        server_name=args.host, server_port=args.port, css=CSS, head=HEAD, theme=theme(),
+        show_error=False,
         allowed_paths=[], blocked_paths=blocked_paths(args.data_dir), max_file_size="20mb")
 
 

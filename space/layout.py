@@ -15,8 +15,6 @@ from space.guard import guarded
 from space.submit_tab import submit_tab
 from space.uploads import queued_uploads
 
-CSS = ".codebench-landing {gap: 24px}"
-
 
 def build(space: Space):
     import gradio as gr

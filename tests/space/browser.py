@@ -23,7 +23,7 @@ CLASS_NAMES = re.compile("Dental Caries|Gingivitis|Class III Malocclusion|Pulpit
 WAIT_MS = 90_000  # generous: CI runs these beside the heaviest tests
 
 
-def _unavailable(reason: str) -> None:
+def unavailable(reason: str) -> None:
     if os.environ.get("CODEBENCH_REQUIRE_BROWSER") == "1":
         pytest.fail(f"{reason} (CODEBENCH_REQUIRE_BROWSER=1)")
     pytest.skip(reason)
@@ -34,9 +34,9 @@ def browser() -> Iterator[object]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("browser tests need Playwright (pip install playwright)")
+        unavailable("browser tests need Playwright (pip install playwright)")
     if not CHROMIUM.is_file():
-        _unavailable("browser tests need Chromium at /usr/bin/chromium (apt-get install "
+        unavailable("browser tests need Chromium at /usr/bin/chromium (apt-get install "
                      "chromium; make system-deps)")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
@@ -46,7 +46,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser, space_server: RunningSpace, request: pytest.FixtureRequest):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
     tab = context.new_page()
     tab.set_default_timeout(WAIT_MS)
     tab.goto(space_server.url)
