@@ -3,9 +3,10 @@ reads while the demo is busy. Medians of --repeats, all in one run.
 
 Run: .venv/bin/python -m benchmarks.bench_space [--repeats 5]
 
-(a) Demo latency per checkup with the tiny-demo model: the class (score mode), the first
-    streamed piece of the report and the whole report (goals: class <= 2 s, first report
-    token <= 1 s).
+(a) Demo latency per checkup with the tiny-demo model, warm (one untimed answer first):
+    the class (score mode), the first streamed piece of the report and the whole report
+    (goals: class <= 2 s, first report token <= 1 s), and the first report token as a
+    visitor gets it through stream_demo (images staged, the class pass, the first piece).
 (b) The leaderboard tab's table (the DataFrame the page renders) from 10,000 ranked rows.
 (c) Cold start: `python app.py` with empty folders (data generated, board seeded) until
     /gradio_api/info answers (goal <= 15 s).
@@ -23,15 +24,21 @@ import time
 from pathlib import Path
 
 
-def demo_latency(repeats: int, data: Path) -> tuple[float, float, float]:
+def demo_latency(repeats: int, data: Path) -> tuple[float, float, float, float]:
+    """Warm medians over ``repeats`` test checkups: the class pass, the report's first
+    streamed piece and the whole report on the backend, and the first report token as a
+    visitor gets it (stream_demo: staging the images, the class pass, the first piece)."""
     from eval_harness.api import load_split
     from eval_harness.tasks.prompts import PromptOptions, build_request
-    from space.demo import DemoModel
+    from space.demo import DemoModel, stream_demo
 
-    backend = DemoModel("tiny-demo").backend()  # loaded once, as after the first request
-    cls, first, whole = [], [], []
-    for checkup in load_split(data, "test", "en").checkups[:repeats]:
-        options = PromptOptions(max_images=8)
+    model = DemoModel("tiny-demo")
+    backend = model.backend()  # loaded once, as after the first request
+    checkups = load_split(data, "test", "en").checkups[:repeats + 1]
+    options = PromptOptions(max_images=8)
+    backend.generate([build_request(checkups[0], "code_cls", options)])  # warm-up, untimed
+    cls, first, whole, seen = [], [], [], []
+    for checkup in checkups[1:]:
         start = time.perf_counter()
         backend.generate([build_request(checkup, "code_cls", options)])
         cls.append(time.perf_counter() - start)
@@ -40,7 +47,12 @@ def demo_latency(repeats: int, data: Path) -> tuple[float, float, float]:
             if n == 0:
                 first.append(time.perf_counter() - start)
         whole.append(time.perf_counter() - start)
-    return statistics.median(cls), statistics.median(first), statistics.median(whole)
+        photos = [str(p) for p in checkup.photograph_paths]
+        start = time.perf_counter()
+        for answer in stream_demo(model, photos, [], None, None, "pain"):
+            if answer["report"] and len(seen) < len(cls):  # read to the end: the report's
+                seen.append(time.perf_counter() - start)  # thread finishes with it
+    return tuple(statistics.median(x) for x in (cls, first, whole, seen))
 
 
 def table_time(rows: int, repeats: int, folder: Path) -> float:
@@ -105,7 +117,7 @@ def reads_while_busy(url: str, data: Path, repeats: int) -> tuple[float, float]:
     def demo() -> None:
         busy.set()
         for _ in range(3):
-            Client(url, verbose=False).predict(images, [], 30, "", "pain",
+            Client(url, verbose=False).predict(images, [], "30", "", "pain",
                                                api_name="/home_predict")
         busy.clear()
 
@@ -127,9 +139,11 @@ def main() -> None:
         process, url, cold = start_app(home)
         try:
             print(f"(c) cold start to a served page: {cold:.1f} s (goal <= 15)")
-            cls, first, report = demo_latency(args.repeats, home / "data")
-            print(f"(a) demo per checkup, tiny-demo: class {cls:.2f} s (goal <= 2), first "
-                  f"report token {first:.2f} s (goal <= 1), whole report {report:.2f} s")
+            cls, first, report, seen = demo_latency(args.repeats, home / "data")
+            print(f"(a) demo per checkup, tiny-demo, warm, median of {args.repeats}: class "
+                  f"{cls:.2f} s (goal <= 2); report: first token {first:.2f} s (goal <= 1), "
+                  f"whole {report:.2f} s; first report token as a visitor gets it (images "
+                  f"staged, class, first token) {seen:.2f} s")
             idle, busy = reads_while_busy(url, home / "data", args.repeats)
             print(f"(d) board reads through the API: {idle * 1000:.0f} ms idle, "
                   f"{busy * 1000:.0f} ms while the demo runs (ratio {busy / idle:.2f})")
