@@ -4,6 +4,10 @@
   the peer runs folder (``$CODEBENCH_PEER_RUNS``); ids are the checkups' 0-based
   positions among the test rows of ``complete_dataset.csv`` (``00000``..``00599``).
 - ``synthetic-demo``: the test split of the synthetic benchmark in ``$CODEBENCH_DATA_DIR``.
+
+A server scores only the boards whose references it holds (``scorable_boards``): the
+submit form offers those, and a submission to another board is refused without naming
+any server folder (the folders are for the operator's log).
 """
 
 from __future__ import annotations
@@ -15,7 +19,24 @@ from eval_harness.errors import DataError
 from eval_harness.predictions import ReferenceSet
 from leaderboard.store.schema import Board
 
-BOARDS = ("code-test-600", "synthetic-demo")
+BOARDS = ("code-test-600", "synthetic-demo")  # every board, in the order pages list them
+
+
+def scorable_boards() -> tuple[str, ...]:
+    """The boards this server can score now: those whose held-out references are here
+    (the published runs for ``code-test-600``, the built synthetic benchmark for
+    ``synthetic-demo``). Checked on each call: folders may appear while the app runs."""
+    from eval_harness.settings import Settings, peer_runs_dir
+
+    present = {"code-test-600": bool(_peer_runs(peer_runs_dir())),
+               "synthetic-demo": (Settings.from_env().data_dir
+                                  / "complete_dataset.csv").is_file()}
+    return tuple(board for board in BOARDS if present[board])
+
+
+def _peer_runs(peer_dir: Path) -> list[Path]:
+    """The published runs' prediction files (each holds the board's references)."""
+    return sorted(Path(peer_dir).glob("*/*/predictions.jsonl"))
 
 
 def references_for(board: str) -> ReferenceSet:
@@ -32,7 +53,7 @@ def references_for(board: str) -> ReferenceSet:
 def _published_references(peer_dir: Path) -> ReferenceSet:
     from eval_harness.predictions import read_peer_run
 
-    runs = sorted(peer_dir.glob("*/*/predictions.jsonl"))
+    runs = _peer_runs(peer_dir)
     if not runs:
         raise DataError.single(str(peer_dir), "this server has no code-test-600 references "
                                "(the published runs folder is absent)",

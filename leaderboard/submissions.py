@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from eval_harness.errors import DataError, Problem
-from eval_harness.predictions import Prediction, read_predictions
+from eval_harness.predictions import Prediction, ReferenceSet, read_predictions
 from leaderboard.store.schema import SETTINGS, Board, Event, Submission, now
 
 FIRST_FEW = 5
@@ -64,77 +64,107 @@ class Accepted:
 
 
 class Rejected(Exception):
-    """A submission refused before anything was stored; str() lists every reason."""
+    """A submission refused before anything was stored; str() lists every reason.
+    ``detail``: what only the server's log may show (its folders), if anything."""
 
-    def __init__(self, problems: list[str]):
-        self.problems = problems
+    def __init__(self, problems: list[str], detail: str | None = None):
+        self.problems, self.detail = problems, detail
         super().__init__("\n".join(problems))
 
 
-def _text(meta: dict[str, Any], key: str, required: bool) -> str | None:
+def _text_problem(key: str, value: Any) -> str | None:
+    """What is wrong with a text field's (non-empty) value, or None."""
+    if not isinstance(value, str):
+        return f"{key}: must be text, not {type(value).__name__}"
+    value = value.strip()
+    if len(value) > NAME_LIMIT:
+        return f"{key}: {len(value)} characters, at most {NAME_LIMIT}"
+    if _CONTROL.search(value) or any(unicodedata.category(c) in _INVISIBLE for c in value):
+        return f"{key}: contains control or invisible formatting characters"
+    if "](" in value:
+        return f"{key}: contains markdown link syntax ']('; use plain text"
+    if _MARKUP.search(value):
+        return f"{key}: contains markup (<, >, &# or javascript:); use plain text"
+    if key in _NAMES and value.startswith(_FORMULA):
+        return (f"{key}: starts with {value[0]!r}, which a spreadsheet runs as a formula; "
+                "start with a letter or digit")
+    return None
+
+
+def _text(meta: dict[str, Any], key: str, required: bool, problems: list[str]
+          ) -> str | None:
+    """A text field, stripped; None (its problem added to ``problems``) when bad."""
     value = meta.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise Rejected([f"{key}: required"])
+            problems.append(f"{key}: required")
         return None
-    if not isinstance(value, str):
-        raise Rejected([f"{key}: must be text, not {type(value).__name__}"])
-    value = value.strip()
-    if len(value) > NAME_LIMIT:
-        raise Rejected([f"{key}: {len(value)} characters, at most {NAME_LIMIT}"])
-    if _CONTROL.search(value) or any(unicodedata.category(c) in _INVISIBLE for c in value):
-        raise Rejected([f"{key}: contains control or invisible formatting characters"])
-    if "](" in value:
-        raise Rejected([f"{key}: contains markdown link syntax ']('; use plain text"])
-    if _MARKUP.search(value):
-        raise Rejected([f"{key}: contains markup (<, >, &# or javascript:); use plain text"])
-    if key in _NAMES and value.startswith(_FORMULA):
-        raise Rejected([f"{key}: starts with {value[0]!r}, which a spreadsheet runs as a "
-                        "formula; start with a letter or digit"])
-    return value
+    problem = _text_problem(key, value)
+    if problem:
+        problems.append(problem)
+        return None
+    return value.strip()
 
 
-def check_metadata(meta: dict[str, Any]) -> dict[str, Any]:
-    """The submission's descriptive fields, validated; raises Rejected naming the field."""
+def _link_problem(link: Any) -> str | None:
+    """What is wrong with a (non-empty) link, or None for a plain public http(s) address."""
+    if not isinstance(link, str):
+        return f"link: must be text, not {type(link).__name__}"
+    if len(link) > 500:
+        return f"link: {len(link)} characters, at most 500"
+    if _CONTROL.search(link) or _NOT_IN_LINK.search(link):
+        return (f"link: {link[:80]!r} contains spaces, quotes, angle brackets or control "
+                "characters; give a plain http(s) address")
+    try:
+        parsed = urlparse(link)
+        bad_port = parsed.port == 0
+    except ValueError:  # a malformed host or port
+        parsed, bad_port = None, True
+    if bad_port or parsed is None or parsed.scheme.lower() not in ("http", "https") \
+            or not parsed.hostname:
+        return f"link: {link[:80]!r} is not an http(s) address"
+    if parsed.username is not None or parsed.password is not None:
+        return "link: contains a user name or password; give the public address"
+    return None
+
+
+def metadata_problems(meta: Any) -> tuple[dict[str, Any], list[str]]:
+    """The submission's descriptive fields, validated all at once: the clean fields and
+    every problem, one per field, each naming its field (none: the fields are good)."""
     if not isinstance(meta, dict):
-        raise Rejected([f"metadata: must be an object of fields, not {type(meta).__name__}"])
-    clean = {"model_name": _text(meta, "model_name", True),
-             "submitter": _text(meta, "submitter", True),
-             "base_model": _text(meta, "base_model", False)}
+        return {}, [f"metadata: must be an object of fields, not {type(meta).__name__}"]
+    problems: list[str] = []
+    clean: dict[str, Any] = {key: _text(meta, key, key != "base_model", problems)
+                             for key in _NAMES}
     link = meta.get("link")
-    if link not in (None, ""):
-        if not isinstance(link, str):
-            raise Rejected([f"link: must be text, not {type(link).__name__}"])
-        if len(link) > 500:
-            raise Rejected([f"link: {len(link)} characters, at most 500"])
-        if _CONTROL.search(link) or _NOT_IN_LINK.search(link):
-            raise Rejected([f"link: {link[:80]!r} contains spaces, quotes, angle brackets or "
-                            "control characters; give a plain http(s) address"])
-        try:
-            parsed = urlparse(link)
-            bad_port = parsed.port == 0
-        except ValueError:  # a malformed host or port
-            parsed, bad_port = None, True
-        if bad_port or parsed is None or parsed.scheme.lower() not in ("http", "https") \
-                or not parsed.hostname:
-            raise Rejected([f"link: {link[:80]!r} is not an http(s) address"])
-        if parsed.username is not None or parsed.password is not None:
-            raise Rejected(["link: contains a user name or password; give the public "
-                            "address"])
-        clean["link"] = str(link)
+    problem = _link_problem(link) if link not in (None, "") else None
+    if problem:
+        problems.append(problem)
+    clean["link"] = str(link) if link not in (None, "") and not problem else None
     setting = meta.get("setting")
     if setting not in (None, *SETTINGS):
-        raise Rejected([f"setting: {setting!r} is not one of {', '.join(SETTINGS)}"])
-    clean["setting"] = setting
+        problems.append(f"setting: {setting!r} is not one of {', '.join(SETTINGS)}")
+    clean["setting"] = setting if setting in SETTINGS else None
     params = meta.get("params_billion")
     if params is not None and (isinstance(params, bool) or not isinstance(params, int | float)
                                or not 0 < params < 10_000):
-        raise Rejected([f"params_billion: {params!r} is not a positive number of billions"])
+        problems.append(f"params_billion: {params!r} is not a positive number of billions")
+        params = None
     clean["params_billion"] = float(params) if params is not None else None
     open_weights = meta.get("open_weights")
     if open_weights is not None and not isinstance(open_weights, bool):
-        raise Rejected(["open_weights: must be true or false"])
+        problems.append("open_weights: must be true or false")
+        open_weights = None
     clean["open_weights"] = open_weights
+    return clean, problems
+
+
+def check_metadata(meta: dict[str, Any]) -> dict[str, Any]:
+    """The submission's descriptive fields, validated; raises Rejected naming every field
+    that is wrong."""
+    clean, problems = metadata_problems(meta)
+    if problems:
+        raise Rejected(problems)
     return clean
 
 
@@ -225,33 +255,75 @@ def _first(ids: set[str]) -> str:
     return ", ".join(map(_shown, few)) + (", ..." if len(ids) > FIRST_FEW else "")
 
 
-def check_predictions(raw: bytes, name: str, board_ids: set[str], limits: Limits
-                      ) -> list[Prediction]:
-    """Parsed predictions that cover the board exactly, or Rejected with every reason."""
-    check_bytes(raw, name, limits)
+def _parsed_lines(raw: bytes, name: str, scratch: Path) -> tuple[Path, list[Problem]]:
+    """Every line that is not a JSON object, as a problem with its line number, and a
+    copy of the file with those lines blanked (so the harness's reader, which stops at
+    the first such line, reads the rest and keeps the same line numbers)."""
+    import json
+
+    source, kept = scratch / "submitted.jsonl", scratch / "predictions.jsonl"
+    source.write_bytes(raw)
+    problems: list[Problem] = []
+    # Read as the harness reads it (text mode, universal newlines): the same line numbers.
+    with source.open(encoding="utf-8") as lines, kept.open("w", encoding="utf-8") as out:
+        for number, text in enumerate(lines, start=1):
+            try:
+                obj = json.loads(text) if text.strip() else {}
+            except json.JSONDecodeError as error:
+                obj = Problem(name, f"not JSON ({error.msg})", number,
+                              fix="one JSON object per line")
+            except RecursionError:
+                obj = Problem(name, "not JSON we read (nested too deeply)", number,
+                              fix="one flat JSON object per line")
+            if not isinstance(obj, dict | Problem):
+                obj = Problem(name, "line is not a JSON object", number)
+            if isinstance(obj, Problem):
+                problems.append(obj)
+            out.write("\n" if isinstance(obj, Problem) else text.rstrip("\n") + "\n")
+    return kept, problems
+
+
+def _line_problems(raw: bytes, name: str) -> tuple[list[Prediction], list[Problem]]:
+    """The file's predictions and every problem of its lines (JSON, fields, types, known
+    tasks, duplicates), in line order."""
     with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / "predictions.jsonl"
-        path.write_bytes(raw)
+        path, problems = _parsed_lines(raw, name, Path(scratch))
         try:
             predictions = read_predictions(path)
         except DataError as error:
-            problems = [str(Problem(name, p.message, p.line, p.checkup_id, p.fix))
-                        for p in error.problems[:MAX_PROBLEMS]]
-            more = len(error.problems) - MAX_PROBLEMS
-            raise Rejected(problems + ([f"{name}: ... and {more:,} more problem(s)"]
-                                       if more > 0 else [])) from None
-    problems = []
-    for task in sorted({p.task for p in predictions}):
+            predictions = []
+            if not (problems and all(p.line is None for p in error.problems)):
+                # (not "the file is empty" when its only lines were not JSON)
+                problems += [Problem(name, p.message, p.line, p.checkup_id, p.fix)
+                             for p in error.problems]
+    return predictions, sorted(problems, key=lambda p: p.line or 0)
+
+
+def _capped(problems: list[str], name: str) -> list[str]:
+    more = len(problems) - MAX_PROBLEMS
+    return problems[:MAX_PROBLEMS] + ([f"{name}: ... and {more:,} more problem(s)"]
+                                      if more > 0 else [])
+
+
+def check_predictions(raw: bytes, name: str, board_ids: set[str] | None, limits: Limits
+                      ) -> list[Prediction]:
+    """Parsed predictions that cover the board exactly, or Rejected with every reason
+    (the first ``MAX_PROBLEMS``, then how many more). ``board_ids`` None: the lines only
+    (the board cannot be read here)."""
+    check_bytes(raw, name, limits)
+    predictions, found = _line_problems(raw, name)
+    problems = [str(p) for p in found]
+    for task in sorted({p.task for p in predictions}) if board_ids is not None else ():
         ids = {p.sample_id for p in predictions if p.task == task}
         unknown, missing = ids - board_ids, board_ids - ids
         if unknown:
             problems.append(f"{name}: {task}: {len(unknown)} id(s) not on this board: "
                             f"{_first(unknown)}")
-        if missing:
+        if missing and not found:  # a broken line's id is missing too: said once, above
             problems.append(f"{name}: {task}: {len(missing)} of the board's {len(board_ids)} "
                             f"id(s) missing: {_first(missing)}")
     if problems:
-        raise Rejected(problems)
+        raise Rejected(_capped(problems, name))
     return predictions
 
 
@@ -277,8 +349,9 @@ def _as_position_ids(board: str, raw: bytes, name: str, limits: Limits) -> bytes
         return raw  # position ids (or a bad file the checks below describe)
     try:
         mapping = position_ids(board)
-    except DataError as error:
-        raise Rejected([str(p) for p in error.problems]) from None
+    except DataError as error:  # the server's COde folder: its path is for the log only
+        raise Rejected([f"this server's COde folder: {p.message}" for p in error.problems],
+                       detail=_one_line(error)) from None
     if mapping is None:
         raise Rejected([f"{name}: keyed by COde checkup ids, but this server has no COde "
                         "folder to map them; use position ids 00000-00599 (the checkup's "
@@ -288,6 +361,29 @@ def _as_position_ids(board: str, raw: bytes, name: str, limits: Limits) -> bytes
         raise Rejected([f"{name}: {len(unknown)} checkup id(s) not in the COde test split: "
                         f"{_first(unknown)}"])
     return "".join(json.dumps({**x, "id": mapping[x["id"]]}) + "\n" for x in lines).encode()
+
+
+def _one_line(error: DataError) -> str:
+    return " | ".join(" ".join(str(p).split()) for p in error.problems)
+
+
+def board_references(board: str) -> ReferenceSet:
+    """The board's held-out references, or Rejected saying this server cannot score it,
+    in words without any server folder (the log gets the detail, folders included)."""
+    from leaderboard.boards import BOARDS, references_for, scorable_boards
+
+    if board not in BOARDS:
+        raise Rejected([f"board: {_shown(str(board))} is not a board; boards: "
+                        f"{', '.join(BOARDS)}"])
+    try:
+        return references_for(board)
+    except DataError as error:
+        here = scorable_boards()
+        raise Rejected([f"board: this server cannot score {board} (its held-out references "
+                        "are not installed here); "
+                        + (f"boards it scores: {', '.join(here)}" if here
+                           else "it scores no board right now")],
+                       detail=_one_line(error)) from None
 
 
 def client_hash(address: str | None, folder: Path) -> str | None:
@@ -385,20 +481,20 @@ def submit_model(sessions: sessionmaker[Session], board: str, spec: Any,
     uploading client's hashed address (``client_hash``), if any."""
     import json
 
-    from leaderboard.boards import references_for
     from leaderboard.models import SpecError, check_spec
 
-    clean = check_metadata(meta)
+    clean, problems = metadata_problems(meta)
     if isinstance(spec, dict) and not isinstance(spec.get("tasks") or [], list | tuple):
-        raise Rejected([f"model: tasks must be a list of task names, not "
-                        f"{type(spec['tasks']).__name__}"])
-    try:
-        checked = check_spec(spec, board)
-        references = references_for(board)
-    except SpecError as error:
-        raise Rejected([f"model: {error}"]) from None
-    except DataError as error:
-        raise Rejected([str(p) for p in error.problems]) from None
+        problems.append(f"model: tasks must be a list of task names, not "
+                        f"{type(spec['tasks']).__name__}")
+    else:
+        try:
+            checked = check_spec(spec, board)
+        except SpecError as error:
+            problems.append(f"model: {error}")
+    if problems:
+        raise Rejected(problems)
+    references = board_references(board)
     digest = hashlib.sha256(json.dumps(checked, sort_keys=True).encode()).hexdigest()
     return _store(sessions, board, references, digest, clean, limits, "model", checked,
                   client=client)
@@ -408,16 +504,24 @@ def submit_predictions(sessions: sessionmaker[Session], board: str, raw: bytes,
                        meta: dict[str, Any], *, folder: Path, name: str = "predictions",
                        limits: Limits = Limits(), client: str | None = None) -> Accepted:
     """Validate and queue a predictions file; Rejected (nothing stored) when it is bad."""
-    from leaderboard.boards import references_for
-
-    clean = check_metadata(meta)
+    clean, problems = metadata_problems(meta)
+    details = []
     try:
-        references = references_for(board)
-    except DataError as error:
-        raise Rejected([str(p) for p in error.problems]) from None
-    raw = _as_position_ids(board, raw, name, limits)
-    predictions = check_predictions(raw, name, {r.sample_id for r in references.references},
-                                    limits)
+        references = board_references(board)
+    except Rejected as rejected:  # the file's own problems are still worth listing
+        references, problems = None, problems + rejected.problems
+        details.append(rejected.detail)
+    try:
+        if references is not None:
+            raw = _as_position_ids(board, raw, name, limits)
+        predictions = check_predictions(
+            raw, name, None if references is None
+            else {r.sample_id for r in references.references}, limits)
+    except Rejected as rejected:
+        problems += rejected.problems
+        details.append(rejected.detail)
+    if problems:
+        raise Rejected(problems, " | ".join(filter(None, details)) or None)
     digest = content_digest(predictions)
     stored = folder / "submissions" / f"{digest}.jsonl"
 

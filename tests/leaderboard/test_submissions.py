@@ -134,3 +134,46 @@ def test_cli_submit_refuses_with_reasons_and_accepts_with_an_id(board_env, tmp_p
     assert main([*db, "status", str(accepted["id"]), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "pending"
     assert main([*db, "submit", str(good), "--model-spec", "{}", *who]) == 2  # not both
+
+
+def test_every_metadata_problem_is_named_at_once() -> None:
+    """Finding 9: the first bad field stopped the check; the others went unmentioned."""
+    with pytest.raises(Rejected) as caught:
+        check_metadata({**META, "model_name": "<b>m</b>", "submitter": "=1+1",
+                        "link": "ftp://example.org/x", "setting": "vibes"})
+    assert [p.split(":")[0] for p in caught.value.problems] == [
+        "model_name", "submitter", "link", "setting"]
+
+
+def test_every_line_of_a_broken_file_is_named_at_once(sessions, board_env,
+                                                      tmp_path: Path) -> None:
+    """Finding 9: reading stopped at the first line that was not JSON (line 2); line 3
+    and a later line's unknown task went unmentioned, and so did the bad fields."""
+    raw = (lines(board_env[:1]) + b"{oops\n[1, 2]\n"
+           + lines(board_env[1:2], task="code_xray"))
+    refused = _refused(sessions, raw, tmp_path, meta={**META, "model_name": "<b>m</b>"})
+    assert refused.splitlines() == [
+        "model_name: contains markup (<, >, &# or javascript:); use plain text",
+        "p.jsonl, line 2: not JSON (Expecting property name enclosed in double quotes) "
+        "(fix: one JSON object per line)",
+        "p.jsonl, line 3: line is not a JSON object",
+        f"p.jsonl, line 4, checkup {board_env[1]}: unknown task 'code_xray' (fix: use one "
+        "of: code_cls, code_report, code_multilabel)"]
+
+
+def test_a_board_without_references_is_refused_in_words_without_its_folder(
+        sessions, board_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding 3: the refusal named the server's peer-runs folder and the variable to set;
+    the folder now goes to ``detail`` (the server's log) only."""
+    from leaderboard.boards import _published_references, scorable_boards
+
+    missing = tmp_path / "absent-peer-runs"
+    monkeypatch.setenv("CODEBENCH_PEER_RUNS", str(missing))
+    _published_references.cache_clear()
+    assert scorable_boards() == ("synthetic-demo",)
+    with pytest.raises(Rejected) as caught:
+        submit_predictions(sessions, "code-test-600", lines(["00000"]), META, folder=tmp_path)
+    assert caught.value.problems == [
+        "board: this server cannot score code-test-600 (its held-out references are not "
+        "installed here); boards it scores: synthetic-demo"]
+    assert str(missing) in caught.value.detail
