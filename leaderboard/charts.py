@@ -53,13 +53,14 @@ def by_size(rows: list[dict[str, Any]]):
     return figure
 
 
-def confusion_heatmap(matrix: dict[str, Any], title: str = "Confusion matrix"):
+def confusion_heatmap(matrix: dict[str, Any], title: str = "Confusion matrix",
+                      xaxis_title: str = "answered"):
     import plotly.graph_objects as go
 
     figure = go.Figure(go.Heatmap(z=matrix["counts"], x=matrix["columns"], y=matrix["rows"],
                                   colorscale="Blues", text=matrix["counts"],
                                   texttemplate="%{text}"))
-    figure.update_layout(title=title, xaxis_title="answered", yaxis_title="reference",
+    figure.update_layout(title=title, xaxis_title=xaxis_title, yaxis_title="reference",
                          yaxis={"autorange": "reversed"})
     return figure
 
@@ -73,11 +74,12 @@ def rank_label(row: dict[str, Any]) -> str:
     return f"{row['model']} (#{row['id']})"
 
 
-def rank_intervals(rows: list[dict[str, Any]], limit: int | None = 60):
+def rank_intervals(rows: list[dict[str, Any]], limit: int | None = 60,
+                   metric_label: str | None = None):
     """One horizontal bar per ranked row, from its rank_low to its rank_high (95% rank
     interval, 1 = best), rows in the order given (the table's) with the first at the top.
     Rows without an interval are left out; past ``limit`` rows the rest are left out and
-    the title says so."""
+    the title says so. ``metric_label`` names the metric in the title (default: its key)."""
     import plotly.graph_objects as go
 
     ranked = [r for r in rows if r.get("rank_low") is not None
@@ -91,7 +93,7 @@ def rank_intervals(rows: list[dict[str, Any]], limit: int | None = 60):
         customdata=[[r["rank_low"], r["rank_high"], r.get("value")] for r in shown],
         hovertemplate="%{y}<br>rank %{customdata[0]}–%{customdata[1]}"
                       "<br>value %{customdata[2]:.3f}<extra></extra>"))
-    metric = rows[0]["metric"] if rows else ""
+    metric = metric_label or (rows[0]["metric"] if rows else "")
     title = f"Rank by {metric}: 95% rank interval per row (1 = best)"
     if len(shown) < len(ranked):
         title += f", first {len(shown)} of {len(ranked)} rows"

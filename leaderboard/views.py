@@ -5,6 +5,7 @@ rank bounds from ``standings``). Nothing here returns a reference report or clas
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -118,15 +119,19 @@ def own_samples(session: Session, submission_id: int, task: str) -> list[dict[st
 
 def per_class(session: Session, submission_id: int, task: str = "code_cls"
               ) -> list[dict[str, Any]]:
-    """Per-class precision, recall and F1 with a bootstrap CI on F1 (chart whiskers)."""
+    """Per-class precision, recall and F1 of a task, with a bootstrap CI on F1 (chart
+    whiskers) where the samples hold single classes (code_cls). For code_report: the F1 of
+    each class as the labeler reads the reports against the references (no CI)."""
     from eval_harness.labels.classes import CLASSES
     from eval_harness.metrics.stats import ConfusionData, per_class_f1_intervals
     from leaderboard.ingest import samples_of
     from leaderboard.store.schema import ClassResult
 
+    if task == "code_report":
+        return report_per_class(samples_of(session, submission_id, task))
     stored = {c.class_name: c for c in session.scalars(sa.select(ClassResult).where(
         ClassResult.submission_id == submission_id, ClassResult.task == task))}
-    samples = samples_of(session, submission_id, task)
+    samples = samples_of(session, submission_id, task) if task == "code_cls" else []
     intervals = {}
     if samples and all("reference" in s for s in samples):
         data = ConfusionData.from_labels([s["reference"] for s in samples],
@@ -136,6 +141,30 @@ def per_class(session: Session, submission_id: int, task: str = "code_cls"
              "f1_ci_low": intervals.get(name, (None, None, None))[1],
              "f1_ci_high": intervals.get(name, (None, None, None))[2], "support": c.support}
             for name in CLASSES if (c := stored.get(name)) is not None]
+
+
+def report_per_class(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each class's F1 between the labeler's reading of the reports and of the references,
+    from the per-sample ``clinical_stats`` ((tp, fp, fn) per class, in class order: the
+    counts ``clinical_f1`` averages). A class neither side affirms has no F1."""
+    import numpy as np
+
+    from eval_harness.labels.classes import CLASSES
+    from eval_harness.metrics import counts
+
+    rows = [s["clinical_stats"] for s in samples if s.get("clinical_stats")]
+    if not rows:
+        return []
+    sums = np.asarray(rows, dtype=np.float64).sum(axis=0)
+    out = []
+    for k, name in enumerate(CLASSES):
+        tp, fp, fn = (float(x) for x in sums[3 * k:3 * k + 3])
+        f1 = counts.macro_f1(sums[3 * k:3 * k + 3], k=1)  # one label: its own F1
+        out.append({"class": name, "precision": tp / (tp + fp) if tp + fp else None,
+                    "recall": tp / (tp + fn) if tp + fn else None,
+                    "f1": None if np.isnan(f1) else f1, "f1_ci_low": None,
+                    "f1_ci_high": None, "support": int(tp + fn)})
+    return out
 
 
 def compare(session: Session, a: int, b: int, task: str) -> list[dict[str, Any]]:
@@ -184,38 +213,87 @@ def board_verdicts(session: Session, a: int, b: int, task: str) -> dict[str, str
 
 
 def submission_detail(session: Session, submission_id: int) -> dict[str, Any] | None:
-    """Provenance and the command that reproduces the row, for the detail view."""
+    """Provenance and the commands that reproduce the row, for the detail view:
+    ``reproduce`` runs on a visitor's machine (placeholders for their files, never this
+    server's paths), ``operator`` on the server that holds the row."""
     s = session.get(Submission, submission_id)
     if s is None:
         return None
     tasks = sorted(session.scalars(sa.select(Standing.task).where(
         Standing.submission_id == submission_id)))
     return {"id": s.id, "model": s.model_name, "board": s.board_id, "status": s.status,
-            "setting": s.setting, "base_model": s.base_model,
+            "kind": s.kind, "setting": s.setting, "base_model": s.base_model,
             "params_billion": s.params_billion, "open_weights": s.open_weights,
             "link": s.link, "submitter": s.submitter, "harness_version": s.harness_version,
             "label_map": s.label_map, "prompt_hash": s.prompt_hash,
-            "provenance": s.provenance, "tasks": tasks, "reproduce": reproduce_command(s)}
+            "provenance": s.provenance, "tasks": tasks, "reproduce": reproduce_command(s),
+            "operator": operator_command(s)}
+
+
+def _peer_folder(s: Submission) -> str | None:
+    """A published run's folder inside the pocket-dentist repository (setting/name)."""
+    folder = (s.provenance or {}).get("folder")
+    return "/".join(folder.rsplit("/", 2)[-2:]) if s.kind == "seed" and folder else None
+
+
+def _data_steps(board: str) -> tuple[str, str]:
+    """How a visitor gets a board's checkups onto their machine."""
+    if board == "synthetic-demo":
+        return ("python -m eval_harness data synth --out demo-data --checkups 300 --seed 1\n",
+                "demo-data")
+    return ("# COde-Dataset.zip from the Hugging Face dataset zirak-ai/COde, unzipped\n",
+            "<your COde folder>")
 
 
 def reproduce_command(s: Submission) -> str:
-    folder = (s.provenance or {}).get("folder")
-    if s.kind == "seed" and folder:
-        return (f"python -m eval_harness score --peer-run "
-                f"../shared/data/peer-runs/pocket-dentist-code/{folder.rsplit('/', 2)[-2]}/"
-                f"{folder.rsplit('/', 1)[-1]}")
-    if s.kind == "predictions":
-        return (f"python -m eval_harness score --predictions {s.payload.get('predictions')} "
-                f"--data <the board's data>")
-    return "python -m eval_harness run ... (see the submission's model spec)"
+    """Commands a visitor can run on their own machine to get this row's numbers (or to
+    score their own answers the same way); placeholders in <angle brackets>."""
+    peer = _peer_folder(s)
+    if peer and s.board_id == "code-test-600":
+        return ("# a clone of the published runs (pocket-dentist) at the row's commit\n"
+                "python -m eval_harness score --output <out folder> --peer-run "
+                f"<your pocket-dentist clone>/results/datasets/code/{peer}")
+    setup, data = _data_steps(s.board_id)
+    payload = s.payload or {}
+    backend = payload.get("backend")
+    if backend:
+        checkpoint = (payload.get("model_args") or {}).get("checkpoint")
+        # A registry name is runnable anywhere; a folder on this server is not shown.
+        model_args = (f" --model-args checkpoint={checkpoint}"
+                      if checkpoint and "/" not in str(checkpoint) else
+                      " --model-args <the model's arguments>" if payload.get("model_args")
+                      else "")
+        return (f"{setup}python -m eval_harness run --model {backend}{model_args} "
+                f"--data {data} --output <out folder>")
+    return (f"{setup}python -m eval_harness score --predictions <your file> --data {data} "
+            "--split test --output <out folder>")
+
+
+def operator_command(s: Submission) -> str:
+    """The server-side commands (for whoever runs this space): the row's full record, and
+    how it was scored, with the server's folders named by their settings."""
+    peer = _peer_folder(s)
+    show = f"python -m leaderboard show {s.id}"
+    if peer:
+        return (f"{show}\npython -m eval_harness score --peer-run "
+                f"$CODEBENCH_PEER_RUNS/{peer} --output <out folder>")
+    name = (s.payload or {}).get("predictions")
+    if s.kind == "predictions" and name:
+        return (f"{show}\npython -m eval_harness score --predictions "
+                f"$CODEBENCH_LEADERBOARD_DIR/submissions/{name} --data <the board's data> "
+                "--output <out folder>")
+    return f"{show}\npython -m leaderboard rescore --board {s.board_id}"
 
 
 # CSV cells that a spreadsheet would run as a formula start with one of these.
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    """Rows as CSV, with text cells that look like formulas neutralised by a leading '."""
+def to_csv(rows: list[dict[str, Any]],
+           header: Callable[[str], str] | None = None) -> str:
+    """Rows as CSV, with text cells that look like formulas neutralised by a leading '.
+    The header row holds the machine keys, or ``header(key)`` for each (the space's
+    download writes the column spec's readable labels)."""
     import csv
     import io
 
@@ -223,28 +301,42 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     # CRLF, as RFC 4180 has it: a cell holding a lone \r is then quoted (with "\n" it was
     # written bare, and a reader split the row there).
-    writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([header(k) for k in columns] if header else columns)
     for row in rows:
-        writer.writerow({k: ("'" + v if isinstance(v, str) and v.startswith(_FORMULA) else v)
-                         for k, v in row.items() if k in columns})
+        writer.writerow([_safe(row.get(k)) if k in row else "" for k in columns])
     return out.getvalue()
+
+
+def _safe(value: Any) -> Any:
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA) else value
 
 
 def confusion(session: Session, submission_id: int, task: str = "code_cls"
               ) -> dict[str, Any]:
     """Reference class x answered class counts (plus "no answer") from the stored
-    per-sample records: counts only, for the heat map."""
+    per-sample records: counts only, for the heat map. For code_report the columns are
+    the classes the labeler reads in each report (a report can affirm several, or none)."""
     from eval_harness.labels.classes import CLASSES
     from leaderboard.ingest import samples_of
 
-    columns = [*CLASSES, "no answer"]
+    report = task == "code_report"
+    columns = [*CLASSES, "none affirmed" if report else "no answer"]
     counts = [[0] * len(columns) for _ in CLASSES]
     for s in samples_of(session, submission_id, task):
-        if s.get("reference") in CLASSES:
+        reference = s.get("reference_class" if report else "reference")
+        if reference not in CLASSES:
+            continue
+        row = counts[CLASSES.index(reference)]
+        if report:
+            stats = s.get("clinical_stats") or []
+            # Per class (tp, fp, fn): the report affirms the class when tp or fp is 1.
+            read = [k for k in range(len(CLASSES)) if sum(stats[3 * k:3 * k + 2])]
+            for k in read or [len(CLASSES)]:
+                row[k] += 1
+        else:
             answered = s.get("extracted")
-            col = CLASSES.index(answered) if answered in CLASSES else len(CLASSES)
-            counts[CLASSES.index(s["reference"])][col] += 1
+            row[CLASSES.index(answered) if answered in CLASSES else len(CLASSES)] += 1
     return {"rows": list(CLASSES), "columns": columns, "counts": counts}
 
 
@@ -273,10 +365,18 @@ def queue_rows(session: Session, limit: int = 50) -> list[dict[str, Any]]:
 
 def prediction_text(session: Session, submission_id: int, task: str, sample_id: str,
                     folder: Path) -> str | None:
-    """A row's own answer to one sample, from its stored predictions file; None where
-    the text was not kept (the published runs keep only their scores here)."""
+    """A row's own answer to one sample: kept with its per-sample record (runs this server
+    scored) or in its stored predictions file; None where the text was not kept (the
+    published runs keep only their scores here)."""
     import json
 
+    from leaderboard.store.schema import SampleRecord
+
+    kept = session.scalar(sa.select(SampleRecord.values).where(
+        SampleRecord.submission_id == submission_id, SampleRecord.task == task,
+        SampleRecord.sample_id == sample_id))
+    if kept and isinstance(kept.get("prediction"), str):
+        return kept["prediction"]
     s = session.get(Submission, submission_id)
     name = (s.payload or {}).get("predictions") if s is not None else None
     path = folder / "submissions" / str(name)
