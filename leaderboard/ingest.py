@@ -53,8 +53,10 @@ def _insert_rows(session: Session, submission_id: int, scored: Scored) -> None:
                      "class_name": entry["class"], "precision": entry["precision"],
                      "recall": entry["recall"], "f1": entry["f1"], "support": entry["support"]}
                     for entry in result.tables.get("per_class", {}).get("all", [])]
+    # The answer text stays with each record, so the board can show a row's answers (the
+    # committed seed's published runs come without it: see ``stored_sample``).
     samples = [{"submission_id": submission_id, "task": s["task"], "sample_id": s["id"],
-                "values": stored_sample(s)} for s in scored.samples]
+                "values": s} for s in scored.samples]
     for table, rows in ((Result, results), (ClassResult, classes), (SampleRecord, samples)):
         if rows:
             session.execute(sa.insert(table), rows)

@@ -69,7 +69,7 @@ def test_markup_in_a_stored_row_is_shown_as_text_in_the_browser(
         assert MARKUP_NAME in table.text_content()  # the name, character for character
         page.locator("#board-pick input").click()
         page.get_by_role("option", name="img src").first.click()
-        page.get_by_text("Reproduce:").wait_for()
+        page.get_by_text("Reproduce on your machine").wait_for()
         body = page.locator("body").inner_text()
         assert MARKUP_NAME in body and MARKUP_SUBMITTER in body and MARKUP_LINK in body
         page.wait_for_timeout(500)  # let any injected handler fire
