@@ -150,6 +150,8 @@ def _submit(args: argparse.Namespace) -> int:
     except Rejected as rejected:
         for problem in rejected.problems:
             print(f"refused: {problem}", file=sys.stderr)
+        if rejected.detail:  # this command runs on the server: its operator may see folders
+            print(f"server detail: {rejected.detail}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps({"id": accepted.submission_id, "duplicate": accepted.duplicate}))
@@ -193,11 +195,26 @@ def _show(args: argparse.Namespace) -> int:
         return 0
     for key, value in detail.items():
         if key != "per_class":
-            print(f"{key:>16}: {value}")
+            print(f"{key:>16}: {_field(value)}")
     for row in detail.get("per_class", []):
         print(f"{row['class']:>24}  F1 {_fmt(row['f1'])} [{_fmt(row['f1_ci_low'])}, "
               f"{_fmt(row['f1_ci_high'])}]  support {row['support']}")
     return 0
+
+
+def _field(value: object) -> str:
+    """A ``show`` value as a reader wants it, not as Python prints it: "—" for a field the
+    row does not have (not "None"), lists comma-separated, a mapping one "key: value" a
+    line, and every continuation line indented under the value."""
+    if value is None:
+        return "—"
+    if isinstance(value, list | tuple):
+        text = ", ".join(map(_field, value)) or "—"
+    elif isinstance(value, dict):
+        text = "\n".join(f"{k}: {_field(v)}" for k, v in value.items()) or "—"
+    else:
+        text = str(value)
+    return text.replace("\n", "\n" + " " * 18)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -342,5 +359,5 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from eval_harness import __version__
 
-    return cli_runtime.run(build_parser(), argv,
+    return cli_runtime.run(build_parser, argv,
                            name=f"the COde-Bench leaderboard (eval_harness {__version__})")

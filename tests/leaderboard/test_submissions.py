@@ -177,3 +177,22 @@ def test_a_board_without_references_is_refused_in_words_without_its_folder(
         "board: this server cannot score code-test-600 (its held-out references are not "
         "installed here); boards it scores: synthetic-demo"]
     assert str(missing) in caught.value.detail
+
+
+def test_cli_submit_to_a_board_without_references_tells_the_operator_where(
+        board_env, tmp_path: Path, monkeypatch, capsys) -> None:
+    """The CLI runs on the server: with the visitor's words, the operator still gets the
+    folder and the fix that the web page no longer shows."""
+    from leaderboard.boards import _published_references
+    from leaderboard.cli import main
+
+    monkeypatch.setenv("CODEBENCH_LEADERBOARD_DIR", str(tmp_path / "lb"))
+    monkeypatch.setenv("CODEBENCH_PEER_RUNS", str(tmp_path / "absent"))
+    _published_references.cache_clear()
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(lines(["00000"]))
+    assert main(["--db", f"sqlite:///{tmp_path / 'lb.sqlite'}", "submit", str(good),
+                 "--board", "code-test-600", "--model-name", "m", "--submitter", "bob"]) == 1
+    err = capsys.readouterr().err
+    assert "refused: board: this server cannot score code-test-600" in err
+    assert f"server detail: {tmp_path / 'absent'}" in err and "CODEBENCH_PEER_RUNS" in err
