@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from leaderboard import views
 from leaderboard.boards import scorable_boards
+from leaderboard.columns import label
 from leaderboard.store.database import OUTAGE, outage_reason
 from leaderboard.submissions import (
     Limits,
@@ -131,15 +132,6 @@ def _rank(low: int | None, high: int | None) -> str:
     return f"rank {low}" if low == high else f"rank {low}–{high}"
 
 
-def _metric_label(metric: str, task: str) -> str:
-    """The metric's readable name from the board's column spec, where there is one."""
-    try:
-        from leaderboard.columns import label
-    except ImportError:
-        return metric
-    return label(metric, task)
-
-
 def _scores(session: Session, submission_id: int, board: str) -> str:
     """The submission's headline value and rank interval on each task it answers."""
     detail = views.submission_detail(session, submission_id) or {}
@@ -149,7 +141,7 @@ def _scores(session: Session, submission_id: int, board: str) -> str:
                     if r["id"] == submission_id), None)
         if row is None or row["value"] is None:
             continue
-        shown = f"{_metric_label(row['metric'], task)} {row['value']:.3f}, " \
+        shown = f"{label(row['metric'], task)} {row['value']:.3f}, " \
                 f"{_rank(row['rank_low'], row['rank_high'])}"
         parts.append(f"{task} {shown}" if len(detail["tasks"]) > 1 else shown)
     return "; ".join(parts) or "scored"

@@ -154,7 +154,7 @@ def test_the_message_follows_the_submission_to_its_score_and_rank(
     # Every answer "Pulpitis" on a class-balanced test split of six classes: the
     # macro-F1 is that of one class out of six (precision 1/6, recall 1): 2/7/6.
     assert done and message.startswith("Submission **#1** on `synthetic-demo`: finished: ")
-    assert f" {2 / 7 / 6:.3f}, rank 1." in message
+    assert f"finished: Macro-F1 {2 / 7 / 6:.3f}, rank 1." in message
 
 
 def test_a_failure_is_said_with_its_reason_and_no_server_path(board_ids: list[str],
