@@ -5,6 +5,8 @@ half-written file or row, nothing accepted lost, and recovery without a restart.
 
 from __future__ import annotations
 
+import logging
+import os
 import subprocess
 import sys
 import threading
@@ -80,37 +82,98 @@ def test_a_full_disk_refuses_a_submission_plainly_and_then_takes_it(
     assert [p.read_bytes() for p in stored] == [lines(board)]
 
 
+# Loaded (via PYTHONPATH) by the job's process: scoring waits until the gate file
+# exists, so the test fills the disk after the job was claimed and before its result
+# is written, every time.
+GATE = """
+import os
+import time
+from pathlib import Path
+
+import leaderboard.worker as worker
+
+gate = os.environ.get("CODEBENCH_TEST_SCORE_GATE")
+if gate:
+    original = worker.score
+
+    def score(*args, **kwargs):
+        while not Path(gate).exists():
+            time.sleep(0.05)
+        return original(*args, **kwargs)
+
+    worker.score = score
+"""
+
+
+class _Warnings(logging.Handler):
+    """The worker's warnings, as they are logged (from its thread)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _wait_for(condition, what: str, timeout: float = 120, seen: object = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} never happened; seen: {seen}"
+        time.sleep(0.1)
+
+
 def test_the_worker_waits_out_a_full_disk_under_its_database(
-        board: list[str], small_disk: Path, tmp_path: Path) -> None:
+        board: list[str], small_disk: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Claimed, then the disk under the database fills before the result is written:
+    nothing is half-written, the worker says why and lives on, and the job is finished
+    once there is room again (nothing accepted is lost)."""
     from eval_harness.tasks.base import ScoreOptions
     from leaderboard.worker import work
 
+    hooks, gate = tmp_path / "hooks", tmp_path / "gate"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(GATE)
+    monkeypatch.setenv("PYTHONPATH", f"{hooks}{os.pathsep}{ROOT}")
+    monkeypatch.setenv("CODEBENCH_TEST_SCORE_GATE", str(gate))
+    warnings = _Warnings()
+    logging.getLogger("codebench.worker").addHandler(warnings)
     sessions = open_store(f"sqlite:///{small_disk / 'leaderboard.sqlite'}")
     accepted = submit_predictions(sessions, "synthetic-demo", lines(board), META,
                                   folder=tmp_path)
-    filler = _fill(small_disk)
+
+    def status() -> str:
+        with sessions() as session:
+            return session.get(Submission, accepted.submission_id).status
+
     stop = threading.Event()
     worker = threading.Thread(target=work, args=(sessions, tmp_path), kwargs={
         "stop": stop, "poll": 0.2, "lease": 2.0,
         "options": ScoreOptions(embeddings=False, resamples=50)}, daemon=True)
-    worker.start()
-    time.sleep(6)  # scored, but nothing can be written: the result waits
-    with sessions() as session:
-        assert session.get(Submission, accepted.submission_id).status != "finished"
-        assert session.scalar(sa.select(sa.func.count()).select_from(Result)) == 0
-    assert worker.is_alive()
-    filler.unlink()
-    deadline = time.monotonic() + 90
-    while True:
+    try:
+        worker.start()
+        _wait_for(lambda: status() == "running", "the claim")
+        filler = _fill(small_disk)
+        gate.touch()  # scoring goes on; its result cannot be written
+        # The job's end meets the full disk: its store waits ("while storing") or the
+        # worker lets the job go and waits for the database ("database unavailable";
+        # the lease brings the job back). Heartbeat warnings alone do not count.
+        _wait_for(lambda: any("while storing" in m or m.startswith("database unavailable")
+                              for m in warnings.messages),
+                  "the worker meeting the full disk", seen=warnings.messages)
         with sessions() as session:
-            row = session.get(Submission, accepted.submission_id)
-            if row.status in ("finished", "failed"):
-                break
-        assert time.monotonic() < deadline, "the job never finished after space came back"
-        time.sleep(0.2)
-    stop.set()
-    worker.join(timeout=30)
-    assert (row.status, row.failure_category) == ("finished", None)
+            assert session.scalar(sa.select(sa.func.count()).select_from(Result)) == 0
+        assert status() == "running" and worker.is_alive()
+        filler.unlink()
+        _wait_for(lambda: status() in ("finished", "failed"), "the stored result", 90)
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+        logging.getLogger("codebench.worker").removeHandler(warnings)
+    with sessions() as session:
+        row = session.get(Submission, accepted.submission_id)
+        assert (row.status, row.failure_category) == ("finished", None)
     sessions.kw["bind"].dispose()
 
 
@@ -140,6 +203,7 @@ def test_the_space_rides_out_a_database_outage(pg_url: str, synth_dir: Path,
     "not answering" message (nothing stored); once it is back, the same app process
     serves the board, takes the submission and its embedded worker scores it."""
     from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
     from sqlalchemy.engine import make_url
 
     from eval_harness.api import load_split
@@ -159,7 +223,7 @@ def test_the_space_rides_out_a_database_outage(pg_url: str, synth_dir: Path,
         assert _board_read(client)
         proxy.cut()
         for _ in range(2):  # each call meets the outage and says so
-            with pytest.raises(Exception, match="not answering") as caught:
+            with pytest.raises(AppError, match="not answering") as caught:
                 _board_read(client)
             assert "Traceback" not in str(caught.value)
         try:
@@ -174,7 +238,8 @@ def test_the_space_rides_out_a_database_outage(pg_url: str, synth_dir: Path,
             try:
                 _board_read(client)
                 break
-            except Exception:
+            except AppError as error:  # said in words, as during the outage
+                assert "not answering" in str(error)
                 assert time.monotonic() < deadline, "the board never came back"
                 time.sleep(0.5)
         message, _ = client.predict(*submission, api_name="/submit")
