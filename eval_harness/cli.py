@@ -43,5 +43,5 @@ def _prepare(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli_runtime.run(build_parser(), argv, name=f"eval_harness {__version__}",
+    return cli_runtime.run(build_parser, argv, name=f"eval_harness {__version__}",
                            prepare=_prepare)

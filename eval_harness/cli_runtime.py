@@ -2,10 +2,11 @@
 leaderboard``): one-line usage errors, the exit status of each kind of failure, and a
 quiet end when the reader of the output goes away.
 
-Exit status: 0 done; 1 bad input data (one line per problem); 2 bad usage (one line);
-70 a bug: its traceback is shown, with one line saying so, never hidden behind a short
-message; 130 interrupted; 141 the output pipe closed (``| head``), as a shell reports a
-command ended by SIGPIPE, with nothing on stderr. A command may return other codes of
+Exit status: 0 done; 1 bad input data (one line per problem); 2 bad usage (one line),
+a Python without the project's dependencies included (one line naming the venv); 70 a
+bug: its traceback is shown, with one line saying so, never hidden behind a short message;
+130 interrupted; 141 the output pipe closed (``| head``), as a shell reports a command
+ended by SIGPIPE, with nothing on stderr. A command may return other codes of
 its own (the harness: 3 for a degraded run).
 
 SIGPIPE itself stays ignored (Python's default): a command that is writing to a database
@@ -21,6 +22,7 @@ import select
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from eval_harness.errors import DataError, UsageError
@@ -56,6 +58,34 @@ def _bug(name: str) -> int:
     return EXIT_BUG
 
 
+def _missing_dependency(error: ModuleNotFoundError) -> bool:
+    """Whether an import failed for a module outside this repository: a Python that lacks
+    the project's dependencies (not the venv), not a bug. A missing module of our own
+    packages (eval_harness.nope) stays a bug."""
+    if not error.name:
+        return False
+    top = error.name.partition(".")[0]
+    repo = Path(__file__).resolve().parents[1]
+    return not ((repo / top / "__init__.py").is_file() or (repo / f"{top}.py").is_file())
+
+
+def _invoked_as() -> str:
+    """``-m leaderboard`` for ``python -m leaderboard``: the command to repeat with the
+    venv's Python (``-m eval_harness`` when it cannot be told)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    package = (spec.name if spec else "").removesuffix(".__main__")
+    return f"-m {package}" if package in ("eval_harness", "leaderboard") else "-m eval_harness"
+
+
+def _no_dependency(error: ModuleNotFoundError) -> int:
+    # The one fix is another interpreter (or installing), so say which, on one line; the
+    # traceback would only point at whichever import happened to come first.
+    print(f"error: this Python ({sys.executable}) has no module {error.name!r}, which "
+          f"COde-Bench needs: run .venv/bin/python {_invoked_as()} ... (the project's "
+          "venv), or `make demo` / `pip install -r requirements.txt` first", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def dispatch(args: argparse.Namespace, *, name: str | None = None) -> int:
     """Run ``args.handler(args)``: its status, or the exit status of what it raised
     (bad data 1, bad usage 2, a bug 70). A closed output pipe and Ctrl-C propagate (see
@@ -73,6 +103,10 @@ def dispatch(args: argparse.Namespace, *, name: str | None = None) -> int:
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except ModuleNotFoundError as err:
+        if _missing_dependency(err):
+            return _no_dependency(err)
+        return _bug(name or _default_name())
     except BrokenPipeError:
         if _stdout_reader_gone():
             raise
@@ -101,13 +135,22 @@ def _silence_stdout() -> None:
         os.close(devnull)
 
 
-def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None, *,
-        name: str | None = None,
+def run(parser: argparse.ArgumentParser | Callable[[], argparse.ArgumentParser],
+        argv: Sequence[str] | None = None, *, name: str | None = None,
         prepare: Callable[[argparse.Namespace], None] | None = None) -> int:
-    """A command line's whole life: parse ``argv``, ``prepare`` (optional), dispatch,
-    flush stdout; the exit status. A reader that went away (``| head``) ends it quietly
-    with 141, Ctrl-C with 130 and one line."""
+    """A command line's whole life: build the parser (``parser`` may be its factory, so
+    that a Python without the dependencies the subcommands import is told so in one line
+    too), parse ``argv``, ``prepare`` (optional), dispatch, flush stdout; the exit status.
+    A reader that went away (``| head``) ends it quietly with 141, Ctrl-C with 130 and
+    one line."""
     try:
+        if not isinstance(parser, argparse.ArgumentParser):
+            try:
+                parser = parser()
+            except ModuleNotFoundError as err:
+                if not _missing_dependency(err):
+                    raise
+                return _no_dependency(err)
         args = parser.parse_args(argv)  # --help into a closed pipe is covered too
         if prepare is not None:
             prepare(args)
