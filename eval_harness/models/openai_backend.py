@@ -7,7 +7,8 @@ Design choices, and why:
   ``repr`` or ``Response.error``: error text passes through ``eval_harness.redact``
   (the client's key, secret-looking environment values, ``sk-``/``Bearer`` shapes)
   before it is logged or stored, since servers sometimes quote the key they were sent.
-* Missing key: a ``ValueError`` naming the variable, unless ``base_url`` points at a
+* Missing key: a ``SettingError`` (a ``ValueError``, and a ``UsageError`` so the command
+  line says it in one line, exit 2) naming the variable, unless ``base_url`` points at a
   loopback host (127.0.0.1 / localhost / ::1). Local servers (vLLM, the test fake)
   usually do not authenticate, so a dummy key ``"EMPTY"`` is sent there instead.
   ``api_key_env=""`` sends only that dummy, wherever the server is: the leaderboard
@@ -56,7 +57,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from eval_harness.data.images import model_image
-from eval_harness.errors import DataError
+from eval_harness.errors import DataError, UsageError
 from eval_harness.models.base import Request, Response
 from eval_harness.redact import redact
 from eval_harness.settings import OPENAI_BASE_URL, Settings
@@ -74,6 +75,12 @@ IMAGE_FORMATS = ("png", "jpeg")
 _MAX_ERROR_CHARS = 200  # Response.error is a short reason, not a server's whole body
 
 
+class SettingError(UsageError, ValueError):
+    """A bad setting or a missing key: the user's to fix, so the command line prints it
+    as one line (UsageError, exit 2) instead of a bug's traceback; still a ValueError for
+    library callers that catch that."""
+
+
 class OpenAIBackend:
     """Chat completions over HTTP, one request per sample, images as data URLs."""
 
@@ -86,13 +93,13 @@ class OpenAIBackend:
         import openai  # heavy: imported only when this backend is actually used
 
         if concurrency < 1:
-            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+            raise SettingError(f"concurrency must be >= 1, got {concurrency}")
         if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+            raise SettingError(f"max_retries must be >= 0, got {max_retries}")
         if deadline <= 0:
-            raise ValueError(f"deadline must be positive, got {deadline}")
+            raise SettingError(f"deadline must be positive, got {deadline}")
         if image_format not in IMAGE_FORMATS:
-            raise ValueError(f"image_format must be one of {IMAGE_FORMATS}, "
+            raise SettingError(f"image_format must be one of {IMAGE_FORMATS}, "
                              f"got {image_format!r}")
         self.model = model
         self.base_url = base_url or Settings.from_env().openai_base_url
@@ -298,7 +305,7 @@ def _api_key_from_env(env: str, base_url: str | None) -> str:
         return key
     if base_url and _is_loopback(base_url):
         return LOCAL_DUMMY_KEY
-    raise ValueError(f"environment variable {env} is not set: export the API key there "
+    raise SettingError(f"environment variable {env} is not set: export {env}=<your key> "
                      f"(keys are read only from the environment; a local server on "
                      f"127.0.0.1/localhost needs none)")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
+import inspect
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from eval_harness.data.checkup import Checkup
@@ -39,22 +41,18 @@ def _openai(args: dict[str, str], train: list[Checkup], seed: int) -> ModelBacke
 def _predictions(args: dict[str, str], train: list[Checkup], seed: int) -> ModelBackend:
     from eval_harness.models.file_backend import PredictionsBackend
 
-    if set(args) != {"path"}:
-        raise UsageError("--model predictions needs --model-args path=FILE.jsonl")
     return PredictionsBackend(args["path"])
 
 
 def _majority(args: dict[str, str], train: list[Checkup], seed: int) -> ModelBackend:
     from eval_harness.models.baselines import MajorityBackend
 
-    _no_args("majority", args)
     return MajorityBackend(train)
 
 
 def _random(args: dict[str, str], train: list[Checkup], seed: int) -> ModelBackend:
     from eval_harness.models.baselines import RandomBackend
 
-    _no_args("random", args)
     return RandomBackend(train, seed)
 
 
@@ -64,9 +62,55 @@ MODELS: dict[str, Callable[[dict[str, str], list[Checkup], int], ModelBackend]] 
 }
 
 
-def _no_args(name: str, args: dict[str, str]) -> None:
-    if args:
-        raise UsageError(f"--model {name} takes no --model-args (got {', '.join(args)})")
+def _constructor_keys(backend: type) -> tuple[list[str], list[str]]:
+    """A backend constructor's keyword names, (required, all) in signature order: read
+    from the code so the keys an error lists never drift from what the backend takes."""
+    params = [p for p in inspect.signature(backend).parameters.values()
+              if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    return [p.name for p in params if p.default is p.empty], [p.name for p in params]
+
+
+def model_arg_keys(name: str) -> tuple[list[str], list[tuple[str, ...]]]:
+    """The ``--model-args`` keys of the registry's model ``name`` and what must be given
+    (each entry: one of those keys). Imports the backend's module, never its weights."""
+    if name == "hf":
+        from eval_harness.models.hf import HFBackend
+
+        required, keys = _constructor_keys(HFBackend)
+        # checkpoint=NAME (checkpoints/registry.json) stands for model= and adapter=.
+        return [*keys, "checkpoint"], [("model", "checkpoint") if k == "model" else (k,)
+                                       for k in required]
+    if name == "openai":
+        from eval_harness.models.openai_backend import OpenAIBackend
+
+        required, keys = _constructor_keys(OpenAIBackend)
+    elif name == "predictions":
+        from eval_harness.models.file_backend import PredictionsBackend
+
+        required, keys = _constructor_keys(PredictionsBackend)
+    else:  # the baselines take the train split and the seed, nothing from the user
+        required, keys = [], []
+    return keys, [(k,) for k in required]
+
+
+def check_model_args(name: str, args: Mapping[str, str]) -> None:
+    """A key the backend does not take, or one it needs, as one UsageError that lists its
+    keys: before any data or weights load (the constructor's TypeError would otherwise
+    surface as a crash, or after minutes of loading)."""
+    keys, required = model_arg_keys(name)
+    unknown = [k for k in args if k not in keys]
+    if unknown and not keys:
+        raise UsageError(f"--model {name} takes no --model-args (got {', '.join(unknown)})")
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], keys, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"--model {name}: unknown --model-args key {unknown[0]!r}{hint}; "
+                         f"its keys: {', '.join(keys)}")
+    for choices in required:
+        if not set(choices) & set(args):
+            raise UsageError(f"--model {name} needs --model-args "
+                             f"{' or '.join(f'{k}=...' for k in choices)} "
+                             f"(its keys: {', '.join(keys)})")
 
 
 def _typed(args: dict[str, str], types: dict[str, type]) -> dict[str, Any]:
@@ -95,6 +139,7 @@ def create_model(name: str, args: dict[str, str], train: list[Checkup],
                  seed: int) -> ModelBackend:
     if name not in MODELS:
         raise UsageError(f"unknown model {name!r}; use one of: {', '.join(MODELS)}")
+    check_model_args(name, args)
     try:
         return MODELS[name](args, train, seed)
     except TypeError as err:
