@@ -4,11 +4,29 @@ printed table and the exit status. Everything else is in ``eval_harness.api``.""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from eval_harness.errors import UsageError
 
 EXIT_DEGRADED = 3  # results written, but too many answers failed to trust them
+
+
+def dataset_path(flag: str) -> Callable[[str], Path]:
+    """An argparse type for a dataset argument. A CSV file given for the COde folder (its
+    own complete_dataset.csv, most often) is told at once, naming the folder to give: the
+    loader could only say "no such dataset" of a file that plainly exists."""
+    from eval_harness.data.code_csv import CSV_NAME
+
+    def convert(text: str) -> Path:
+        path = Path(text)
+        if path.suffix.lower() == ".csv" and path.is_file():
+            raise argparse.ArgumentTypeError(
+                f"{text} is a CSV file: point {flag} at the folder that holds {CSV_NAME} "
+                f"(and Images/){f', here {path.parent}' if path.name == CSV_NAME else ''}")
+        return path
+
+    return convert
 
 
 def add_scoring_flags(p: argparse.ArgumentParser) -> None:

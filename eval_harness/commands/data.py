@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from eval_harness.commands.common import dataset_path
 from eval_harness.data.checkup import LANGUAGES
 
 
@@ -22,14 +23,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     synth.set_defaults(handler=_synth)
 
     validate = data_sub.add_parser("validate", help="list every problem of a COde folder")
-    validate.add_argument("folder", type=Path)
+    validate.add_argument("folder", type=dataset_path("FOLDER"), metavar="FOLDER")
     validate.add_argument("--language", choices=LANGUAGES, default="en")
     validate.add_argument("--no-images", action="store_true", help="skip decoding images")
     validate.add_argument("--max-image-pixels", type=int, default=None)
     validate.set_defaults(handler=_validate)
 
     info = data_sub.add_parser("info", help="counts per split and class, fingerprint")
-    info.add_argument("path", type=Path, help="COde folder, .jsonl or datasets copy")
+    info.add_argument("path", type=dataset_path("PATH"), metavar="PATH",
+                      help="COde folder, .jsonl or datasets copy")
     info.add_argument("--language", choices=LANGUAGES, default="en")
     info.add_argument("--validation-fraction", type=float, default=0.0,
                       help="carve a patient-grouped validation split from train first")
@@ -38,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     info.set_defaults(handler=_info)
 
     export = data_sub.add_parser("export", help="convert to ShareGPT JSONL or a datasets copy")
-    export.add_argument("path", type=Path, help="COde folder, .jsonl or datasets copy")
+    export.add_argument("path", type=dataset_path("PATH"), metavar="PATH",
+                        help="COde folder, .jsonl or datasets copy")
     export.add_argument("--format", choices=("jsonl", "hf"), required=True)
     export.add_argument("--out", type=Path, required=True,
                         help=".jsonl file, .parquet file or a save_to_disk folder")

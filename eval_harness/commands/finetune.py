@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from eval_harness.commands.common import dataset_path
 from eval_harness.data.checkup import LANGUAGES
 from eval_harness.errors import UsageError
 
@@ -30,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("merge", nargs="*", metavar="merge ADAPTER",
                    help="merge the LoRA adapter folder ADAPTER into its base")
     p.add_argument("--base", help="base model: a local folder or a cached hub id")
-    p.add_argument("--data", type=Path, help="COde folder (train and test splits)")
+    p.add_argument("--data", type=dataset_path("--data"),
+                   help="COde folder (train and test splits)")
     p.add_argument("--tasks", default="code_cls,code_report")
     p.add_argument("--output", type=Path, required=True)
     p.add_argument("--recipe", choices=sorted(RECIPES), default="paper")

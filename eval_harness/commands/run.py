@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from eval_harness.commands.common import add_scoring_flags, finish, score_options
+from eval_harness.commands.common import add_scoring_flags, dataset_path, finish, score_options
 from eval_harness.data.checkup import LANGUAGES
 from eval_harness.errors import UsageError
 
@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "path=FILE.jsonl (predictions)")
     p.add_argument("--tasks", default="code_cls,code_report",
                    help=f"comma-separated, among {', '.join(task_names())}")
-    p.add_argument("--data", type=Path, required=True, help="COde folder (or export)")
+    p.add_argument("--data", type=dataset_path("--data"), required=True,
+                   help="COde folder (or export)")
     p.add_argument("--split", default="test")
     p.add_argument("--language", choices=LANGUAGES, default="en")
     p.add_argument("--limit", type=int, default=None, help="first N checkups (by id)")
@@ -47,9 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _model_args(args: argparse.Namespace) -> dict[str, str]:
-    from eval_harness.models.registry import parse_model_args
+    from eval_harness.models.registry import check_model_args, parse_model_args
 
     model_args = parse_model_args(args.model_args)
+    check_model_args(args.model, model_args)  # a typo or a missing key before data loads
     if args.cls_mode is not None:
         if args.model != "hf" and args.cls_mode == "score":
             raise UsageError("--cls-mode score ranks classes by log-likelihood, which only "
@@ -76,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--batch-size must be at least 1")
     check_output(args.output)
     options = score_options(args)
-    split = api.load_split(args.data, args.split, args.language)
     model_args = _model_args(args)
+    split = api.load_split(args.data, args.split, args.language)
     prompt = PromptOptions(language=args.language, max_images=args.max_images,
                            max_pixels=args.max_pixels)
     cache = None if args.no_cache else (args.cache or api.DEFAULT_CACHE)

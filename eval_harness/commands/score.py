@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from eval_harness.commands.common import add_scoring_flags, finish, score_options
+from eval_harness.commands.common import add_scoring_flags, dataset_path, finish, score_options
 from eval_harness.data.checkup import LANGUAGES
-from eval_harness.errors import UsageError
+from eval_harness.errors import DataError, UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,8 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Score predictions against the references of a split. "
                        "Failures and unparseable answers count as wrong in the primary "
                        "numbers; the answered-subset numbers are reported beside them.")
-    p.add_argument("--data", type=Path, help="COde folder (or .jsonl/datasets copy); with "
-                   "--peer-run: the release the run was made on (ids and fingerprint)")
+    p.add_argument("--data", type=dataset_path("--data"),
+                   help="COde folder (or .jsonl/datasets copy); with --peer-run: the "
+                        "release the run was made on (ids and fingerprint)")
     p.add_argument("--references", type=Path,
                    help='references JSONL: {"id", "class", "report"?, "classes"?, "label_map"?}')
     p.add_argument("--peer-run", type=Path,
@@ -33,6 +34,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="clinical labels: count uncertain mentions as positive")
     add_scoring_flags(p)
     p.set_defaults(handler=run)
+
+
+def _check_peer_run(path: Path) -> None:
+    """A missing peer run, with where the published ones are: a fresh clone has none (they
+    sit in ../shared beside the checkout on the project's machines and in CI), which the
+    reader's "file does not exist" cannot say."""
+    if not path.exists():
+        raise DataError.single(
+            str(path), "no such peer-run folder",
+            fix="the published runs live in ../shared/data/peer-runs on the project's "
+                "machines and CI, not in a clone of this repository; give one of those "
+                "folders (e.g. ../shared/data/peer-runs/pocket-dentist-code/sft/<model>) "
+                "or a pocket-dentist run folder of your own")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if args.peer_run:
         if args.predictions:
             raise UsageError("--peer-run carries its own predictions; drop --predictions")
+        _check_peer_run(args.peer_run)
         references, predictions = read_peer_run(args.peer_run)
         source = Path(references.source)
         if args.data:
