@@ -5,6 +5,7 @@ No `from __future__ import annotations` here: Gradio reads the `gr.Request` anno
 handler at runtime to pass the request in.
 """
 
+from leaderboard.store.database import OUTAGE
 from space import submit as submit_logic
 from space.context import Space
 from space.guard import guarded
@@ -58,8 +59,11 @@ def submit_tab(space: Space) -> None:
                                           spec or "", meta, client)
         finally:  # stored under the leaderboard folder (or refused): the upload goes
             forget_uploads([file] if file else [], space.queued_uploads())
-        return outcome.message, submit_logic.queue_table(space.sessions), \
-            outcome.submission_id
+        try:
+            queue_now = submit_logic.queue_table(space.sessions)
+        except OUTAGE:  # the message already says nothing was stored; the timer retries
+            queue_now = gr.skip()
+        return outcome.message, queue_now, outcome.submission_id
 
     @guarded
     def refresh(submission_id):

@@ -226,11 +226,8 @@ def test_the_space_rides_out_a_database_outage(pg_url: str, synth_dir: Path,
             with pytest.raises(AppError, match="not answering") as caught:
                 _board_read(client)
             assert "Traceback" not in str(caught.value)
-        try:
-            message, _ = client.predict(*submission, api_name="/submit")
-            assert message.startswith("**Not stored:**"), message
-        except Exception as error:  # the queue table after it meets the outage too
-            assert "not answering" in str(error) and "Nothing was changed" in str(error)
+        message, _ = client.predict(*submission, api_name="/submit")
+        assert message.startswith("**Not stored:**"), message
         time.sleep(3)  # the embedded worker polls through the outage
         proxy.restore()
         deadline = time.monotonic() + 30
