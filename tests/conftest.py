@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -25,7 +26,31 @@ def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def unavailable(reason: str, switch: str) -> NoReturn:
+    """Skip, naming what is missing, except where CI made it required by setting
+    ``switch`` to 1 (.ci/run): there a missing prerequisite is a failure, so a broken
+    install cannot turn a test into a silent skip."""
+    if os.environ.get(switch) == "1":
+        pytest.fail(f"{reason} ({switch}=1)")
+    pytest.skip(reason)
+
+
 def require_shared() -> Path:
     if not PEER_RUNS.is_dir():
-        pytest.skip(f"../shared is absent ({PEER_RUNS} not found): peer-run checks skipped")
+        unavailable(f"../shared is absent ({PEER_RUNS} not found): peer-run checks skipped",
+                    "CODEBENCH_REQUIRE_SHARED")
     return PEER_RUNS
+
+
+WORDNET_MISSING = ("WordNet not found: install Debian wordnet-base + wordnet-sense-index "
+                   "(make system-deps) or nltk.download('wordnet')")
+
+
+@pytest.fixture(scope="session")
+def wordnet() -> None:
+    """Tests of METEOR need WordNet (CODEBENCH_REQUIRE_WORDNET=1 in CI). Session-scoped
+    so that it is checked before any module fixture that loads WordNet."""
+    from eval_harness.metrics import wordnet as wordnet_setup
+
+    if wordnet_setup.find_wordnet() is None:
+        unavailable(WORDNET_MISSING, "CODEBENCH_REQUIRE_WORDNET")

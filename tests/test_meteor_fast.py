@@ -17,10 +17,7 @@ from eval_harness.metrics import wordnet as wordnet_setup
 from eval_harness.metrics.meteor import Meteor
 from tests.conftest import require_shared
 
-pytestmark = pytest.mark.skipif(
-    wordnet_setup.find_wordnet() is None,
-    reason="WordNet not found: install Debian wordnet-base + wordnet-sense-index "
-           "(make system-deps) or nltk.download('wordnet')")
+pytestmark = pytest.mark.usefixtures("wordnet")
 
 
 @pytest.fixture(scope="module")

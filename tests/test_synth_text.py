@@ -15,6 +15,7 @@ import pytest
 
 from eval_harness.data.synth.text import TEXT_FIELDS, make_texts
 from eval_harness.labels.classes import CLASSES
+from tests.conftest import unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 MAP_CSV = REPO / "eval_harness" / "labels" / "data" / "code-v1.csv"
@@ -201,7 +202,8 @@ def test_map_file_shape() -> None:
 
 def test_map_matches_published_source() -> None:
     if not SOURCE_CSV.is_file():
-        pytest.skip(f"published anomaly table not found at {SOURCE_CSV} (needs ../shared)")
+        unavailable(f"published anomaly table not found at {SOURCE_CSV} (needs ../shared)",
+                    "CODEBENCH_REQUIRE_SHARED")
     with SOURCE_CSV.open(encoding="utf-8", newline="") as f:
         source = {r["anomaly_en"]: r["class"] for r in csv.DictReader(f)}
     assert len(source) == 117

@@ -43,10 +43,7 @@ class FakeEmbedder:
         return list((h * r).sum(1) / (np.linalg.norm(h, axis=1) * np.linalg.norm(r, axis=1)))
 
 
-needs_wordnet = pytest.mark.skipif(
-    wordnet_setup.find_wordnet() is None,
-    reason="WordNet not found: install Debian wordnet-base + wordnet-sense-index "
-           "(make system-deps) or nltk.download('wordnet')")
+needs_wordnet = pytest.mark.usefixtures("wordnet")
 
 
 @pytest.fixture

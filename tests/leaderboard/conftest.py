@@ -14,14 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import unavailable
+
 PG_URL_VARIABLE = "CODEBENCH_TEST_PG_URL"
 
 
 def _pg_unavailable(reason: str) -> None:
-    message = f"PostgreSQL tests need {PG_URL_VARIABLE}: {reason}"
-    if os.environ.get("CODEBENCH_REQUIRE_PG") == "1":
-        pytest.fail(message + " (CODEBENCH_REQUIRE_PG=1)")
-    pytest.skip(message)
+    unavailable(f"PostgreSQL tests need {PG_URL_VARIABLE}: {reason}", "CODEBENCH_REQUIRE_PG")
 
 
 @pytest.fixture

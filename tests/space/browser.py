@@ -7,13 +7,14 @@ under CODEBENCH_REQUIRE_BROWSER=1 (set by .ci/run), where that is a failure.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
+from tests.conftest import unavailable as require
 from tests.space.running import ROOT, RunningSpace
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -23,10 +24,8 @@ CLASS_NAMES = re.compile("Dental Caries|Gingivitis|Class III Malocclusion|Pulpit
 WAIT_MS = 90_000  # generous: CI runs these beside the heaviest tests
 
 
-def unavailable(reason: str) -> None:
-    if os.environ.get("CODEBENCH_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason} (CODEBENCH_REQUIRE_BROWSER=1)")
-    pytest.skip(reason)
+def unavailable(reason: str) -> NoReturn:
+    require(reason, "CODEBENCH_REQUIRE_BROWSER")
 
 
 @pytest.fixture(scope="module")
