@@ -66,7 +66,7 @@ def prepare(args: argparse.Namespace):
     if not (args.data_dir / "complete_dataset.csv").is_file():
         generate(args.data_dir, DEMO_CHECKUPS, seed=DEMO_SEED)
     sessions = open_store(args.db)
-    ensure_seeded(sessions)
+    ensure_seeded(sessions, data_dir=args.data_dir)
     space = Space(sessions=sessions, folder=Settings.from_env().leaderboard_dir,
                   data_dir=args.data_dir,
                   model=DemoModel(args.checkpoint, args.adapter, args.endpoint),

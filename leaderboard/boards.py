@@ -19,7 +19,10 @@ from eval_harness.errors import DataError
 from eval_harness.predictions import ReferenceSet
 from leaderboard.store.schema import Board
 
-BOARDS = ("code-test-600", "synthetic-demo")  # every board, in the order pages list them
+# Every board, in the order pages list them.
+BOARDS = ("code-test-600", "synthetic-demo")
+TITLES = {"code-test-600": "COde test split (600 checkups)",
+          "synthetic-demo": "Synthetic demo benchmark (COde layout, synthetic images)"}
 
 
 def scorable_boards() -> tuple[str, ...]:
@@ -72,12 +75,10 @@ def _synthetic_references(data_dir: Path) -> ReferenceSet:
 
 
 def board_row(board: str, references: ReferenceSet) -> Board:
-    titles = {"code-test-600": "COde test split (600 checkups)",
-              "synthetic-demo": "Synthetic demo benchmark (COde layout, synthetic images)"}
     from leaderboard.standings import board_seed
 
     info = references.dataset_info()
-    return Board(id=board, title=titles[board], n_checkups=len(references.references),
+    return Board(id=board, title=TITLES[board], n_checkups=len(references.references),
                  dataset_fingerprint=info.fingerprint,
                  reports_fingerprint=info.reports_fingerprint,
                  resamples=1000, resample_seed=board_seed(board))

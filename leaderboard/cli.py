@@ -29,11 +29,12 @@ from eval_harness.errors import UsageError
 
 
 def _sessions(args: argparse.Namespace):
+    from eval_harness.settings import Settings
     from leaderboard.seeds import ensure_seeded
     from leaderboard.store.database import open_store
 
     sessions = open_store(args.db)
-    ensure_seeded(sessions)
+    ensure_seeded(sessions, data_dir=Settings.from_env().data_dir)
     return sessions
 
 
@@ -51,7 +52,7 @@ def _seed(args: argparse.Namespace) -> int:
     from leaderboard.seeds import SEED_FILE, build_seed
 
     peer_dir = args.peer_dir or peer_runs_dir()
-    if args.build:
+    if args.build and not args.synthetic:
         if not peer_dir.is_dir():
             raise UsageError(f"published runs not found at {peer_dir} (set CODEBENCH_PEER_RUNS "
                              "or pass --peer-dir)")
@@ -63,10 +64,16 @@ def _seed(args: argparse.Namespace) -> int:
     if args.synthetic:
         from eval_harness.settings import Settings
         from eval_harness.tasks.base import ScoreOptions
-        from leaderboard.seeds import seed_synthetic
+        from leaderboard.seeds import build_synthetic_seed, seed_synthetic
 
-        added = seed_synthetic(sessions, Settings.from_env().data_dir,
-                               ScoreOptions(embeddings=args.embeddings))
+        options = ScoreOptions(embeddings=args.embeddings)
+        if args.build:  # on a fresh copy of the demo's benchmark, whatever DATA_DIR holds
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as scratch:
+                summary = build_synthetic_seed(Path(scratch) / "data", options)
+            print(f"scored {summary['runs']} demo rows -> {summary['path']}")
+        added = seed_synthetic(sessions, Settings.from_env().data_dir, options)
         print(f"board synthetic-demo: {added} row(s) added (baselines and tiny-demo)")
     return 0
 
@@ -125,6 +132,41 @@ def _folder():
     return Settings.from_env().leaderboard_dir
 
 
+def _boards(args: argparse.Namespace) -> int:
+    from leaderboard.boards import scorable_boards
+    from leaderboard.views import board_summaries
+
+    with _sessions(args)() as session:
+        found = board_summaries(session)
+    scorable = scorable_boards()
+    for board in found:
+        board["scorable"] = board["id"] in scorable
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0
+    for board in found:
+        can = ("this server scores submissions to it" if board["scorable"] else
+               "not scored here (its held-out references are not on this server)")
+        print(f"{board['id']}: {board['title']}; {board['rows']} row(s), "
+              f"{board['pending']} waiting; {can}")
+    return 0
+
+
+def _board_to_submit(board: str | None) -> str:
+    """``--board``, else the first board this server can score (said on stderr)."""
+    from leaderboard.boards import scorable_boards
+
+    if board is not None:
+        return board
+    scorable = scorable_boards()
+    if not scorable:
+        raise UsageError("this server can score no board: build the synthetic benchmark "
+                         "(make demo) or set CODEBENCH_PEER_RUNS to the published runs")
+    print(f"board: {scorable[0]} (the first this server can score; --board to choose)",
+          file=sys.stderr)
+    return scorable[0]
+
+
 def _submit(args: argparse.Namespace) -> int:
     from leaderboard.submissions import Limits, Rejected, submit_model, submit_predictions
 
@@ -132,6 +174,7 @@ def _submit(args: argparse.Namespace) -> int:
         raise UsageError("give a predictions FILE or --model-spec JSON, not both")
     if args.file is not None and not args.file.is_file():
         raise UsageError(f"{args.file}: no such file")
+    args.board = _board_to_submit(args.board)
     meta = {"model_name": args.model_name, "submitter": args.submitter,
             "base_model": args.base_model, "link": args.link, "setting": args.setting,
             "params_billion": args.params, "open_weights": args.open_weights}
@@ -279,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
         handler=_upgrade)
     seed = sub.add_parser("seed", help="load the published runs into code-test-600")
     seed.add_argument("--build", action="store_true",
-                      help="rescore the published runs into the committed seed file first")
+                      help="rescore the published runs into the committed seed file first "
+                           "(with --synthetic: rescore the demo rows into theirs instead)")
     seed.add_argument("--peer-dir", type=Path, default=None)
     seed.add_argument("--synthetic", action="store_true",
                       help="also score the baselines and tiny-demo into synthetic-demo "
@@ -288,6 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--embeddings", action="store_true",
                       help="also MiniLM cosine (slow the first time)")
     seed.set_defaults(handler=_seed)
+    boards = sub.add_parser("boards", help="the boards, their rows, and whether this "
+                            "server can score a submission to each")
+    boards.add_argument("--json", action="store_true")
+    boards.set_defaults(handler=_boards)
     listing = sub.add_parser("list", help="a board's ranked rows")
     listing.add_argument("--board", default="code-test-600")
     listing.add_argument("--task", default="code_cls")
@@ -304,7 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("file", type=Path, nargs="?", help="a predictions JSONL")
     submit.add_argument("--model-spec", help='a model to run, e.g. \'{"backend": "hf", '
                         '"model_args": {"checkpoint": "tiny-demo"}}\'')
-    submit.add_argument("--board", default="code-test-600")
+    submit.add_argument("--board", default=None, help="default: the first board this "
+                        "server can score (see `boards`)")
     submit.add_argument("--model-name", required=True)
     submit.add_argument("--submitter", required=True)
     submit.add_argument("--base-model")

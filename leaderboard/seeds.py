@@ -85,7 +85,15 @@ def build_seed(peer_dir: Path, out: Path = SEED_FILE, *, workers: int = 2,
                                       workers=workers))
     entries = [(run_metadata(run.parent.name, run.name), sha256_file(run / "predictions.jsonl"),
                 scored) for run, scored in zip(runs, scored_runs, strict=True)]
-    document = {"schema": SCHEMA, "board": BOARD,
+    _write_seed(BOARD, entries, out)
+    return {"runs": len(entries), "path": str(out)}
+
+
+def _write_seed(board: str, entries: list[tuple[dict[str, Any], str, Scored]],
+                out: Path) -> None:
+    """The seed file of ``board``: each run's metadata, scores and per-sample records,
+    written whole or not at all."""
+    document = {"schema": SCHEMA, "board": board,
                 "runs": [{"content_hash": digest, **meta,
                           "document": scored.document.to_dict(),
                           "samples": [stored_sample(x) for x in scored.samples]}
@@ -96,7 +104,6 @@ def build_seed(peer_dir: Path, out: Path = SEED_FILE, *, workers: int = 2,
     with gzip.GzipFile(partial, "wb", mtime=0) as handle:
         handle.write(json.dumps(document, sort_keys=True, separators=(",", ":")).encode())
     partial.replace(out)
-    return {"runs": len(entries), "path": str(out)}
 
 
 def read_seed(path: Path = SEED_FILE) -> dict[str, Any]:
@@ -108,30 +115,63 @@ def read_seed(path: Path = SEED_FILE) -> dict[str, Any]:
 
 
 def load_seed(session: Session, path: Path = SEED_FILE) -> int:
-    """Insert the seed file's rows (and the board) into an empty board; 0 if seeded.
-    Processes starting together wait on the board's lock, and the later ones find it
-    seeded."""
-    standings.lock_board(session, BOARD)
-    if session.scalar(sa.select(sa.func.count()).select_from(Submission).where(
-            Submission.board_id == BOARD, Submission.kind == "seed")):
-        return 0
+    """Insert the seed file's rows (and the board) into a board without seed rows; 0 if
+    seeded. Processes starting together wait on the board's lock, and the later ones
+    find it seeded."""
     seed = read_seed(path)
-    if session.get(Board, BOARD) is None:
-        session.add(board_row(seed["runs"][0]["document"]["dataset"]))
+    board = seed["board"]
+    standings.lock_board(session, board)
+    if session.scalar(sa.select(sa.func.count()).select_from(Submission).where(
+            Submission.board_id == board, Submission.kind == "seed")):
+        return 0
+    if session.get(Board, board) is None:
+        session.add(_seed_board(board, seed))
     for run in seed["runs"]:
-        submission = _submission(run, run["content_hash"])
+        submission = (_submission(run, run["content_hash"]) if board == BOARD
+                      else _synthetic_submission(run))
         session.add(submission)
         scored = Scored(ResultsDocument.from_dict(run["document"]), run["samples"])
         record_scored(session, submission, scored, recompute=False,
                       detail="imported from the committed seed")
-    standings.recompute(session, BOARD)
+    standings.recompute(session, board)
     return len(seed["runs"])
 
 
-def ensure_seeded(sessions: sessionmaker[Session], path: Path = SEED_FILE) -> int:
-    """Load the committed seed once (in one transaction: all rows or none)."""
+def _seed_board(board: str, seed: dict[str, Any]) -> Board:
+    dataset = seed["runs"][0]["document"]["dataset"]
+    if board == BOARD:
+        return board_row(dataset)
+    from leaderboard.boards import TITLES
+
+    return Board(id=board, title=TITLES[board], n_checkups=dataset["size"],
+                 dataset_fingerprint=dataset["fingerprint"],
+                 reports_fingerprint=dataset.get("reports_fingerprint"),
+                 resamples=1000, resample_seed=standings.board_seed(board))
+
+
+def ensure_seeded(sessions: sessionmaker[Session], path: Path = SEED_FILE,
+                  data_dir: Path | None = None) -> int:
+    """Load the committed seeds once, each in one transaction (all rows or none): the
+    published runs always; the synthetic-demo rows when ``data_dir`` holds the very
+    benchmark they were scored on (its references' fingerprint), since rows scored on
+    other references would not be comparable. Returns rows added."""
     with sessions.begin() as session:
-        return load_seed(session, path)
+        added = load_seed(session, path)
+    if data_dir is not None and synthetic_seed_fits(data_dir):
+        with sessions.begin() as session:
+            added += load_seed(session, SYNTHETIC_SEED_FILE)
+    return added
+
+
+def synthetic_seed_fits(data_dir: Path) -> bool:
+    """Whether the committed synthetic-demo seed was scored on ``data_dir``'s test split."""
+    from eval_harness import api
+
+    if not (Path(data_dir) / "complete_dataset.csv").is_file():
+        return False
+    seeded = read_seed(SYNTHETIC_SEED_FILE)["runs"][0]["document"]["dataset"]["fingerprint"]
+    info = api.load_split(Path(data_dir), "test", "en").references.dataset_info()
+    return info.fingerprint == seeded
 
 
 #: The synthetic-demo board's own rows: the baselines and the shipped tiny-demo checkpoint.
@@ -143,38 +183,73 @@ SYNTHETIC_MODELS = (
 DEMO_CHECKUPS, DEMO_SEED = 300, 1  # as `make demo`: a seed the tiny-demo never trained on
 
 
-def seed_synthetic(sessions: sessionmaker[Session], data_dir: Path, options) -> int:
-    """Score the baselines and the tiny-demo on the synthetic test split (the data is
-    generated first when absent) into ``synthetic-demo``; returns rows added."""
+SYNTHETIC_SEED_FILE = SEED_FILE.parent / "synthetic-demo.json.gz"
+
+
+def _synthetic_meta(name: str, backend: str, args: dict[str, Any]) -> dict[str, Any]:
+    return {"model_name": name, "payload": {"backend": backend, "model_args": args},
+            "setting": "fine-tuned" if backend == "hf" else None,
+            "provenance": {"source": "this repository", "scored_by": "this harness",
+                           "data": f"synthetic, {DEMO_CHECKUPS} checkups, seed {DEMO_SEED}"}}
+
+
+def _synthetic_submission(meta: dict[str, Any]) -> Submission:
+    return Submission(board_id="synthetic-demo", kind="seed", submitter="COde-Bench",
+                      content_hash=meta["content_hash"], model_name=meta["model_name"],
+                      payload=meta["payload"], setting=meta["setting"], open_weights=True,
+                      params_billion=None, provenance=meta["provenance"],
+                      events=[Event(status="pending", detail="demo row")])
+
+
+def _scored_synthetic(data_dir: Path, options, skip=lambda digest: False):
+    """Each demo model scored on ``data_dir``'s synthetic test split (generated first
+    when absent): yields (metadata with its content hash, scored, references)."""
     from eval_harness import api
     from eval_harness.data.synth import generate
-    from leaderboard.boards import board_row
 
     if not (data_dir / "complete_dataset.csv").is_file():
         generate(data_dir, DEMO_CHECKUPS, seed=DEMO_SEED)
     split = api.load_split(data_dir, "test", "en")
-    added = 0
     for name, backend, args in SYNTHETIC_MODELS:
         digest = f"seed:{name}:{split.references.dataset_info().fingerprint}"
-        with sessions() as session:
-            if session.scalar(sa.select(Submission.id).where(
-                    Submission.board_id == "synthetic-demo", Submission.content_hash == digest)):
-                continue
+        if skip(digest):
+            continue
         # The harness's one evaluation path (the run command's cache and prompt options).
         scored = api.evaluate_on(split, backend, args, ["code_cls", "code_report"], options)
+        yield {"content_hash": digest, **_synthetic_meta(name, backend, args)}, scored, \
+            split.references
+
+
+def seed_synthetic(sessions: sessionmaker[Session], data_dir: Path, options) -> int:
+    """Score the baselines and the tiny-demo on the synthetic test split into
+    ``synthetic-demo`` (any synthetic data: the committed seed covers only the demo's
+    own); returns rows added."""
+    from leaderboard.boards import board_row as synthetic_board
+
+    def stored(digest: str) -> bool:
+        with sessions() as session:
+            return session.scalar(sa.select(Submission.id).where(
+                Submission.board_id == "synthetic-demo",
+                Submission.content_hash == digest)) is not None
+
+    added = 0
+    for meta, scored, references in _scored_synthetic(data_dir, options, skip=stored):
         with sessions.begin() as session:
             if session.get(Board, "synthetic-demo") is None:
-                session.add(board_row("synthetic-demo", split.references))
-            submission = Submission(
-                board_id="synthetic-demo", kind="seed", submitter="COde-Bench",
-                content_hash=digest, model_name=name, payload={"backend": backend,
-                                                               "model_args": args},
-                setting="fine-tuned" if backend == "hf" else None,
-                open_weights=True, params_billion=None,
-                provenance={"source": "this repository", "scored_by": "this harness",
-                            "data": f"synthetic, {DEMO_CHECKUPS} checkups, seed {DEMO_SEED}"},
-                events=[Event(status="pending", detail="demo row")])
+                session.add(synthetic_board("synthetic-demo", references))
+            submission = _synthetic_submission(meta)
             session.add(submission)
             record_scored(session, submission, scored, detail="scored by this harness")
         added += 1
     return added
+
+
+def build_synthetic_seed(data_dir: Path, options, out: Path = SYNTHETIC_SEED_FILE
+                         ) -> dict[str, Any]:
+    """Score the demo models on the demo's synthetic benchmark (seed DEMO_SEED, as
+    ``make demo`` and the app build it) and write the committed synthetic-demo seed."""
+    entries = [(meta, meta["content_hash"], scored)
+               for meta, scored, _ in _scored_synthetic(data_dir, options)]
+    _write_seed("synthetic-demo", [({k: v for k, v in meta.items() if k != "content_hash"},
+                                    digest, scored) for meta, digest, scored in entries], out)
+    return {"runs": len(entries), "path": str(out)}

@@ -83,6 +83,27 @@ def boards(session: Session) -> list[str]:
     return list(session.scalars(sa.select(Board.id).order_by(Board.id)))
 
 
+def board_summaries(session: Session) -> list[dict[str, Any]]:
+    """Each board with its title, finished rows and submissions still waiting: every
+    board this code knows (``leaderboard.boards.BOARDS``, in that order, with 0 rows
+    before its first), then any other the store holds."""
+    from leaderboard.boards import BOARDS, TITLES
+
+    counts = dict(session.execute(
+        sa.select(Submission.board_id, sa.func.count()).where(Submission.status == "finished")
+        .group_by(Submission.board_id)).all())
+    waiting = dict(session.execute(
+        sa.select(Submission.board_id, sa.func.count())
+        .where(Submission.status.in_(("pending", "running"))).group_by(Submission.board_id)
+    ).all())
+    stored = {b.id: b for b in session.scalars(sa.select(Board))}
+    order = [*BOARDS, *sorted(set(stored) - set(BOARDS))]
+    return [{"id": board, "title": stored[board].title if board in stored else TITLES[board],
+             "checkups": stored[board].n_checkups if board in stored else None,
+             "rows": counts.get(board, 0), "pending": waiting.get(board, 0)}
+            for board in order]
+
+
 def submission_status(session: Session, submission_id: int) -> dict[str, Any] | None:
     """What a submitter may see of their submission: state, history, failure reason."""
     s = session.get(Submission, submission_id)
