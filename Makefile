@@ -12,12 +12,15 @@ TINY_SEED ?= 0
 .PHONY: demo test lint system-deps clean tiny-demo
 
 # The venv is rebuilt when the requirements change.
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "== installing into $(VENV): torch (CPU), then requirements.txt (a few minutes the first time) =="
 	$(PIP) install --quiet --upgrade pip
 	# torch first: the exact pin takes the local CPU wheel.
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -r requirements.txt
+	# The project itself, editable: the codebench-eval and codebench-board commands.
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
@@ -30,7 +33,8 @@ system-deps:
 	@bash scripts/system_deps.sh
 
 # The demo data uses seed 1: the shipped tiny-demo was trained on seed 0's train split only.
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed system-deps
+	@echo "== the synthetic demo benchmark: 300 checkups in the COde layout (seed 1) =="
 	$(PY) -m eval_harness data synth --out $(DEMO_DIR)/data --checkups 300 --seed 1
 	$(PY) -m eval_harness data validate $(DEMO_DIR)/data
 	$(PY) -m eval_harness data info $(DEMO_DIR)/data
@@ -38,7 +42,7 @@ demo: $(VENV)/.installed
 		--output $(DEMO_DIR)/runs/majority --quiet
 	@echo "== hf backend: the shipped tiny-demo checkpoint (a tiny Qwen2.5-VL trained on synthetic data) =="
 	$(PY) -m eval_harness run --model hf --model-args checkpoint=tiny-demo \
-		--data $(DEMO_DIR)/data --split test --output $(DEMO_DIR)/runs/tiny-demo --quiet
+		--data $(DEMO_DIR)/data --split test --output $(DEMO_DIR)/runs/tiny-demo
 	@echo "== tiny-demo (B) next to the majority baseline (A), paired over the same checkups =="
 	$(PY) -m eval_harness compare $(DEMO_DIR)/runs/majority $(DEMO_DIR)/runs/tiny-demo
 	@echo "== the space: http://127.0.0.1:7860 (Ctrl-C to stop) =="
