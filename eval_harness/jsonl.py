@@ -39,15 +39,11 @@ def write_atomically(path: Path, chunks: Iterable[str]) -> Path:
     """``chunks`` written to a sibling temporary file and renamed into place: a reader
     never sees a half-written file. A write that fails (a full disk) removes the
     temporary file and raises DataError naming the file and the reason."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    from eval_harness.atomic import write_atomically as write_bytes
+
     try:
-        with tmp.open("w", encoding="utf-8") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-        tmp.replace(path)
+        write_bytes(path, (chunk.encode("utf-8") for chunk in chunks))
     except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise DataError.single(str(path), f"could not be written ({err.strerror}); "
                                "nothing was left half-written",
                                fix="free some space (or pick another --output) and run "

@@ -98,12 +98,10 @@ def _write_seed(board: str, entries: list[tuple[dict[str, Any], str, Scored]],
                           "document": scored.document.to_dict(),
                           "samples": [stored_sample(x) for x in scored.samples]}
                          for meta, digest, scored in entries]}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_suffix(".partial")
-    # mtime=0: the same runs give the same bytes.
-    with gzip.GzipFile(partial, "wb", mtime=0) as handle:
-        handle.write(json.dumps(document, sort_keys=True, separators=(",", ":")).encode())
-    partial.replace(out)
+    from eval_harness.atomic import write_atomically
+
+    text = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    write_atomically(out, [gzip.compress(text, mtime=0)])  # mtime=0: same runs, same bytes
 
 
 def read_seed(path: Path = SEED_FILE) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from eval_harness.atomic import write_atomically
 from eval_harness.errors import DataError, Problem
 from eval_harness.predictions import Prediction, ReferenceSet, read_predictions
 from leaderboard.store.schema import SETTINGS, Board, Event, Submission, now
@@ -395,16 +396,8 @@ def client_hash(address: str | None, folder: Path) -> str | None:
     if not address:
         return None
     key_file = folder / "client-key"
-    if not key_file.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = key_file.with_suffix(".partial")
-        try:
-            partial.write_bytes(os.urandom(32))
-            partial.chmod(0o600)
-            partial.replace(key_file)
-        except OSError:  # a full disk: no half-written key is left to be read later
-            partial.unlink(missing_ok=True)
-            raise
+    if not key_file.is_file():  # a full disk: no half-written key is left to be read later
+        write_atomically(key_file, [os.urandom(32)], mode=0o600)
     return hmac.new(key_file.read_bytes(), address.encode(), "sha256").hexdigest()[:32]
 
 
@@ -477,11 +470,11 @@ def _store_once(sessions: sessionmaker[Session], board: str, references, digest:
 def submit_model(sessions: sessionmaker[Session], board: str, spec: Any,
                  meta: dict[str, Any], *, limits: Limits = Limits(),
                  client: str | None = None) -> Accepted:
-    """Validate and queue a model spec (see ``leaderboard.models``). ``client``: the
+    """Validate and queue a model spec (see ``leaderboard.model_specs``). ``client``: the
     uploading client's hashed address (``client_hash``), if any."""
     import json
 
-    from leaderboard.models import SpecError, check_spec
+    from leaderboard.model_specs import SpecError, check_spec
 
     clean, problems = metadata_problems(meta)
     if isinstance(spec, dict) and not isinstance(spec.get("tasks") or [], list | tuple):
@@ -526,15 +519,8 @@ def submit_predictions(sessions: sessionmaker[Session], board: str, raw: bytes,
     stored = folder / "submissions" / f"{digest}.jsonl"
 
     def write() -> None:  # content-addressed: written whole before the row commits
-        if not stored.is_file():
-            stored.parent.mkdir(parents=True, exist_ok=True)
-            partial = stored.with_suffix(".partial")
-            try:
-                partial.write_bytes(raw)
-                partial.replace(stored)
-            except OSError:  # a full disk: leave nothing behind; the row never commits
-                partial.unlink(missing_ok=True)
-                raise
+        if not stored.is_file():  # a full disk: nothing is left; the row never commits
+            write_atomically(stored, [raw])
 
     return _store(sessions, board, references, digest, clean, limits, "predictions",
                   {"predictions": stored.name}, write, client=client)

@@ -90,7 +90,7 @@ def score(job: Job, folder: Path, options: ScoreOptions):
     from leaderboard.boards import references_for
 
     if job.kind == "model":
-        from leaderboard.models import evaluate
+        from leaderboard.model_specs import evaluate
 
         return evaluate(job.payload, job.board, options)
     if job.kind != "predictions":

@@ -28,7 +28,7 @@ import pytest
 
 from eval_harness.errors import UsageError
 from eval_harness.tasks.base import ScoreOptions
-from leaderboard.models import (
+from leaderboard.model_specs import (
     ENDPOINT_REFUSAL,
     FOLDER_REFUSAL,
     SCHEME_REFUSAL,

@@ -506,7 +506,7 @@ def test_a_spec_carrying_credentials_or_extra_fields_is_refused(spec: dict, reas
     """Catches: a submitter's credentials stored with the spec (and shown on pages), a
     spec choosing which of the worker's variables is sent as the key, fields beside the
     spec that check_spec would silently drop."""
-    from leaderboard.models import SpecError, check_spec
+    from leaderboard.model_specs import SpecError, check_spec
 
     with pytest.raises(SpecError, match=re.escape(reason)):
         check_spec(spec, "synthetic-demo")
