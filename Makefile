@@ -64,6 +64,7 @@ tiny-demo: $(VENV)/.installed
 # then the reliability suite's slow tests (load, faults, outages, secrets, browser
 # injection), one at a time, since the load test measures read latency.
 test: $(VENV)/.dev-installed system-deps
+	$(PY) scripts/readme_figures.py --check
 	$(PY) -m pytest -q -n 2 -m "not slow" --ignore=tests/space
 	$(PY) -m pytest -q tests/space
 	$(PY) -m pytest -q -m slow tests/reliability
