@@ -50,12 +50,7 @@ def build(space: Space):
         to_board.click(lambda: gr.Tabs(selected="board"), None, tabs)
         to_demo.click(lambda: gr.Tabs(selected="demo"), None, tabs)
 
-        @guarded
-        def landing():
-            found = board_logic.rows(space.sessions, "code-test-600", "code_cls")[:10]
-            return board_logic.table(found, ["rank", "model", "value", "ci"])
-
-        page.load(landing, None, top)
+        page.load(guarded(lambda: board_logic.landing_table(space.sessions)), None, top)
         page.load(refresh, inputs, outputs)
     return page
 
