@@ -33,9 +33,9 @@ def peer_style(run: Path) -> dict[str, float]:
     from nltk.translate.meteor_score import meteor_score
     from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
+    from eval_harness.labels.class_answers import extract_class
     from eval_harness.labels.classes import CLASSES
     from eval_harness.predictions import peer_run_inputs
-    from eval_harness.tasks.class_answers import extract_class
 
     inputs = peer_run_inputs(run)
     cls = inputs["code_cls"]

@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a file, without installing the package
 
+from eval_harness.labels.class_answers import extract_class, synonyms_id  # noqa: E402
 from eval_harness.metrics.classification import classification_metrics  # noqa: E402
 from eval_harness.predictions import peer_run_inputs  # noqa: E402
-from eval_harness.tasks.class_answers import extract_class, synonyms_id  # noqa: E402
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "data" / "peer-runs" / "pocket-dentist-code"
 

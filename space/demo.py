@@ -176,8 +176,8 @@ def run_demo(model: DemoModel, photos: list[str] | None, radios: list[str] | Non
 
 
 def _answer(model: DemoModel, requests: list) -> dict[str, Any]:
+    from eval_harness.labels.class_answers import extract_class
     from eval_harness.redact import redact
-    from eval_harness.tasks.class_answers import extract_class
 
     cls, report = model.backend().generate(requests)
     if cls.failed or report.failed:  # shown to whoever uploaded: no key, however quoted

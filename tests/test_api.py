@@ -289,7 +289,7 @@ def test_evaluate_model_equals_predict_then_score(synth_dir: Path, test_split) -
     ("", "unparseable", None),
 ])
 def test_class_set_extraction(text, status, labels) -> None:
-    from eval_harness.tasks.class_answers import extract_class_set
+    from eval_harness.labels.class_answers import extract_class_set
 
     got = extract_class_set(text)
     assert (got.status, got.labels) == (status, labels), got.reason

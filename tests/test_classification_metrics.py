@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
+from eval_harness.labels.class_answers import Extraction
 from eval_harness.labels.classes import CLASSES
 from eval_harness.metrics.classification import classification_metrics, multilabel_metrics
-from eval_harness.tasks.class_answers import Extraction
 
 DC, GI, C3, PU, TL, TSL = CLASSES
 

@@ -8,8 +8,7 @@ from importlib import resources
 
 import pytest
 
-from eval_harness.labels.classes import CLASSES, CLASSES_CN
-from eval_harness.tasks.class_answers import (
+from eval_harness.labels.class_answers import (
     SYNONYMS_VERSION,
     Extraction,
     extract_class,
@@ -18,6 +17,7 @@ from eval_harness.tasks.class_answers import (
     normalize,
     synonyms_id,
 )
+from eval_harness.labels.classes import CLASSES, CLASSES_CN
 
 DC, GI, C3, PU, TL, TSL = CLASSES
 

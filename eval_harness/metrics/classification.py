@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from eval_harness.labels.class_answers import Extraction, synonyms_id
 from eval_harness.labels.classes import CLASSES
 from eval_harness.metrics.base import MetricResult
-from eval_harness.tasks.class_answers import Extraction, synonyms_id
 
 NO_ANSWER = "__no_answer__"  # sentinel prediction; never a class
 UNPARSEABLE = "unparseable"

@@ -31,10 +31,10 @@ def _random_answer(rng: random.Random, train: Sequence) -> str:
 
 
 def score(inp, options: ScoreOptions) -> tuple[Any, list[dict[str, Any]]]:
+    from eval_harness.labels.class_answers import extract_class
     from eval_harness.metrics.classification import classification_metrics
     from eval_harness.metrics.stats import ConfusionData, bootstrap_ci
     from eval_harness.results import TaskResult, sha256_text
-    from eval_harness.tasks.class_answers import extract_class
 
     refs = [r.primary for r in inp.references]
     missing = [r.sample_id for r in inp.references if r.primary is None]

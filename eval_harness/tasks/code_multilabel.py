@@ -44,10 +44,10 @@ def macro_f1_from_counts(sums: np.ndarray) -> np.ndarray:
 
 
 def score(inp, options: ScoreOptions) -> tuple[Any, list[dict[str, Any]]]:
+    from eval_harness.labels.class_answers import extract_class_set, synonyms_id
     from eval_harness.metrics.classification import MULTILABEL_METRICS, multilabel_metrics
     from eval_harness.metrics.stats import bootstrap_ci, sum_statistic
     from eval_harness.results import TaskResult, sha256_text
-    from eval_harness.tasks.class_answers import extract_class_set, synonyms_id
 
     missing = [r.sample_id for r in inp.references if not r.classes]
     if missing:
