@@ -39,11 +39,8 @@ def _refused(error: UploadError):
 
 def _shown(answer: dict) -> tuple:
     """The class probabilities, the agreement line and the highlighted report."""
-    import gradio as gr
-
-    pieces = highlighted(answer["report"])
     return (answer["probabilities"] or {answer["class"]: 1.0}, agreement(answer),
-            gr.HighlightedText(value=pieces, color_map=color_map(pieces)))
+            highlighted(answer["report"]))
 
 
 def _demo_outputs(space: Space, photos, radios, age, gender, complaint, kept):
@@ -75,7 +72,7 @@ def _answer_column(model, prefix: str, key: str) -> list:
                  gr.Markdown(elem_id=f"{prefix}-{key}-agreement"),
                  gr.HighlightedText(label=f"{TASK_2}: the diagnostic report written by "
                                     f"{model.checkpoint}", combine_adjacent=False,
-                                    elem_id=f"{prefix}-{key}-report")]
+                                    color_map=color_map(), elem_id=f"{prefix}-{key}-report")]
         gr.HTML(legend_html())
     return shown
 
@@ -172,7 +169,7 @@ def examples_panel(space: Space) -> None:
                               elem_id="example-class"),
                      gr.Markdown(elem_id="example-agreement"),
                      gr.HighlightedText(label=f"{TASK_2}: the generated report",
-                                        elem_id="example-report")]
+                                        color_map=color_map(), elem_id="example-report")]
             gr.HTML(legend_html())
         ex_reference = gr.Markdown(elem_id="example-reference")
     run_example.click(lambda c: _run_example(space, c), example, [*shown, ex_reference],

@@ -1,15 +1,19 @@
 """The clinical labeler's findings as (text, label) pairs for ``gr.HighlightedText``, with
 one fixed color per kind of label and the legend that says what each kind means.
 
-Every label starts with its kind and a colon ("affirmed: Pulpitis", "ICD-10: K04.003
-Chronic pulpitis"): the kind picks the color, the rest names what was found.
+Every label starts with its kind and a colon ("affirmed: Pulpitis", "ICD-10: Pulpitis"):
+the kind picks the color, the rest names what was found. The labels come from a finite
+set (the label map's anomalies, the ICD-10 data file's), so one static color map, given
+to the component once, colors them all; the answers stay plain values for API clients.
 """
 
 from __future__ import annotations
 
 import html
+from functools import cache
 
-from eval_harness.labels.findings import find_codes, find_findings
+from eval_harness.labels.anomaly_map import load_anomaly_map
+from eval_harness.labels.findings import find_codes, find_findings, icd10_codes
 
 LABELS = {"present": "affirmed", "uncertain": "uncertain", "negated": "negated",
           "hypothetical": "hypothetical"}
@@ -32,21 +36,22 @@ def _finding_label(status: str, anomaly: str, cls: str) -> str:
     return f"{LABELS.get(status, status)}: {named}"
 
 
-def _code_label(code: str, anomaly: str | None, status: str) -> str:
+def _code_label(anomaly: str | None, status: str) -> str:
+    # The code itself is the highlighted text: the tag names what it stands for.
     named = anomaly or "code not in the data file"
     hedge = "" if status == "present" else f", {LABELS.get(status, status)}"
-    return f"{CODE_KIND}: {code} {named}{hedge}"
+    return f"{CODE_KIND}: {named}{hedge}"
 
 
 def highlighted(report: str) -> list[tuple[str, str | None]]:
     """The report cut into plain runs and labelled mentions: "affirmed: Pulpitis",
-    "negated: Dental Caries", "affirmed: Chronic pulpitis (Pulpitis)", "ICD-10: K04.003
-    Chronic pulpitis"; overlaps keep the first."""
+    "negated: Dental Caries", "affirmed: Dental Crowding (Class III Malocclusion)",
+    "ICD-10: Pulpitis"; overlaps keep the first."""
     marks: list[tuple[int, int, str]] = []
     for f in find_findings(report):
         marks.append((*f.span, _finding_label(f.status, f.anomaly, f.cls)))
     for c in find_codes(report):
-        marks.append((*c.span, _code_label(c.code, c.anomaly, c.status)))
+        marks.append((*c.span, _code_label(c.anomaly, c.status)))
     pieces: list[tuple[str, str | None]] = []
     at = 0
     for start, end, label in sorted(marks):
@@ -61,13 +66,19 @@ def highlighted(report: str) -> list[tuple[str, str | None]]:
     return pieces
 
 
-def kind(label: str) -> str:
-    return label.split(":", 1)[0]
-
-
-def color_map(pieces: list[tuple[str, str | None]]) -> dict[str, str]:
-    """Each label of ``pieces`` mapped to its kind's color."""
-    return {label: COLORS[kind(label)] for _, label in pieces if label}
+@cache
+def color_map() -> dict[str, str]:
+    """Every label ``highlighted`` can give, mapped to its kind's color."""
+    amap = load_anomaly_map()
+    colors: dict[str, str] = {}
+    for status, kind in LABELS.items():
+        for anomaly in amap.names_en.values():
+            label = _finding_label(status, anomaly, amap.to_class[anomaly.casefold()])
+            colors[label] = COLORS[kind]
+    for anomaly in {*(row["anomaly"] for row in icd10_codes().values()), None}:
+        for status in ("present", *LABELS):
+            colors[_code_label(anomaly, status)] = COLORS[CODE_KIND]
+    return colors
 
 
 def legend_html() -> str:
