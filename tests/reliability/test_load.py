@@ -121,7 +121,7 @@ def _run_load(url: str, files: list[Path], checkups, Client, handle_file) -> dic
         answers = list(pool.map(lambda job: job.result(timeout=300), demos))
     for message in messages:
         assert message.startswith("Queued as submission"), message
-    for label, report in answers:
+    for label, _, report in answers:  # class, agreement line, report
         assert label["label"] and report
     return {"_started": started, "submissions": len(messages), "demo_requests": len(answers),
             "workers": WORKERS, "board_reads": len(reads),
