@@ -10,6 +10,7 @@ from leaderboard.boards import BOARDS
 from space import board as board_logic
 from space.context import Space
 from space.guard import guarded
+from space.highlight import color_map, legend_html
 
 REFRESH_S = 10.0
 
@@ -73,7 +74,8 @@ def board_tab(space: Space) -> Any:
         sample = gr.Dropdown(label="One answer in full", choices=[], elem_id="board-sample")
         sample_summary = gr.Markdown(elem_id="board-sample-summary")
     sample_text = gr.HighlightedText(label="The answer, labeler findings highlighted",
-                                     combine_adjacent=False)
+                                     combine_adjacent=False, color_map=color_map())
+    gr.HTML(legend_html())
     gr.Markdown("### Two rows, paired on the same checkups")
     with gr.Row():
         a = gr.Dropdown(label="Row A", choices=[], elem_id="board-a")
