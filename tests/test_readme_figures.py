@@ -42,3 +42,11 @@ def test_a_stale_block_is_rewritten_and_the_rest_kept(figures) -> None:
 def test_a_missing_block_is_an_error(figures) -> None:
     with pytest.raises(SystemExit, match="no figures block for tiny-demo"):
         figures.rewrite("<!-- figures:tests (x) -->\n3 tests\n<!-- /figures:tests -->\n")
+
+
+def test_a_block_that_cannot_be_computed_here_is_kept(figures, monkeypatch) -> None:
+    """Without ../shared the test counts differ: the block is left, not rewritten."""
+    monkeypatch.setitem(figures.BLOCKS, "tests", lambda: None)
+    text = _readme("999 tests\n", "old figures\n")
+    new, changed = figures.rewrite(text)
+    assert changed == ["tiny-demo"] and "999 tests\n" in new
