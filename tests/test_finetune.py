@@ -219,6 +219,8 @@ def test_a_killed_run_resumes_from_its_checkpoint(synth_dir: Path, tiny_base: Pa
     assert not (out / "model.safetensors").exists()
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
+    # --quiet: the Trainer's log dicts are not printed (they are in training_log.jsonl).
+    assert "'loss':" not in done.stdout + done.stderr
     steps = [entry["step"] for entry in map(json.loads, (out / "training_log.jsonl")
                                            .read_text().splitlines()) if "loss" in entry]
     # One history: the first run's steps up to its checkpoint, then the resumed run's.

@@ -143,6 +143,10 @@ def finetune(base: str, data: Path, tasks: list[str], output: Path, recipe: Reci
                       args=training_arguments(recipe, output, progress, len(validation) > 0),
                       train_dataset=train, eval_dataset=validation if len(validation) else None,
                       data_collator=Collator(processor.tokenizer.pad_token_id))
+    if not progress:  # --quiet: with tqdm off the Trainer prints every log dict instead
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
     checkpoint = last_checkpoint(output) if resume else None
     trainer.train(resume_from_checkpoint=checkpoint)
     history = trainer.state.log_history
