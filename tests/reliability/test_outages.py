@@ -71,13 +71,15 @@ def test_a_full_disk_refuses_a_submission_plainly_and_then_takes_it(
     upload.write_bytes(lines(board))
     folder = small_disk / "leaderboard"
     filler = _fill(small_disk)
-    message = submit(sessions, folder, "synthetic-demo", str(upload), "", META, "10.0.0.1")
+    message = submit(sessions, folder, "synthetic-demo", str(upload), "", META,
+                     "10.0.0.1").message
     assert message.startswith("**Not stored:**") and "No space left on device" in message
     with sessions() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Submission)) == 0
     _no_half_written(small_disk)
     filler.unlink()
-    message = submit(sessions, folder, "synthetic-demo", str(upload), "", META, "10.0.0.1")
+    message = submit(sessions, folder, "synthetic-demo", str(upload), "", META,
+                     "10.0.0.1").message
     assert message.startswith("Queued as submission"), message
     stored = list((folder / "submissions").glob("*.jsonl"))
     assert [p.read_bytes() for p in stored] == [lines(board)]
