@@ -118,7 +118,8 @@ def echo_class(classes: list[str], default: str = "unknown") -> Answer:
 class FakeOpenAIServer:
     def __init__(self, *, script: Script | None = None, answer: Answer = echo_text,
                  latency: float = 0.0, stall_s: float = 2.0, expected_key: str | None = None,
-                 served_model: str = SERVED_MODEL, fingerprint: str = FINGERPRINT) -> None:
+                 served_model: str = SERVED_MODEL, fingerprint: str = FINGERPRINT,
+                 hold_until_in_flight: int = 0, hold_s: float = 10.0) -> None:
         self.script = script
         self.answer = answer
         self.latency = latency
@@ -128,9 +129,14 @@ class FakeOpenAIServer:
         self.fingerprint = fingerprint
         self.requests: list[Received] = []
         self.max_in_flight = 0
+        # Answers wait until this many requests were in flight at once (or hold_s passed):
+        # a client that overlaps its requests releases them at once, one that does not
+        # shows max_in_flight below it, however busy the machine.
+        self.hold_until_in_flight, self.hold_s = hold_until_in_flight, hold_s
         self._in_flight = 0
         self._count = 0
         self._lock = threading.Lock()
+        self._crowd = threading.Condition(self._lock)
         self._stop = threading.Event()  # wakes stalled handlers on shutdown
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -174,6 +180,7 @@ class FakeOpenAIServer:
             self.requests.append(Received(index, received_path, headers, body))
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
+            self._crowd.notify_all()
         fault = self.script(index, body) if self.script else None
         return index, fault
 
@@ -251,6 +258,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(fault.status, {"error": {"message": message, "type": "fault",
                                                 "code": fault.status}}, extra)
             return
+        if fake.hold_until_in_flight:
+            with fake._crowd:
+                fake._crowd.wait_for(
+                    lambda: fake.max_in_flight >= fake.hold_until_in_flight, fake.hold_s)
         if fake.latency and fake._stop.wait(fake.latency):
             return
         self._send(200, fake._completion(index, body))

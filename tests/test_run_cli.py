@@ -89,9 +89,10 @@ def test_openai_backend_through_the_cli(synth_dir: Path, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-123")
     script = first_n(2, Fault(status=500))
-    # 0.3 s per answer: long enough that requests overlap even on a busy machine.
+    # Answers are held until 5 requests were in flight at once: overlapping requests
+    # release them at once; --batch-size 4 at a time would never get there (timing-free).
     with FakeOpenAIServer(script=script, answer=lambda body: "Pulpitis",
-                          latency=0.3) as server:
+                          hold_until_in_flight=5) as server:
         args = f"model=gpt-4o,base_url={server.base_url},max_retries=3,timeout=5"
         assert _run(synth_dir, tmp_path / "o", "--model", "openai", "--model-args", args,
                     "--tasks", "code_cls", "--batch-size", "4") == 0
