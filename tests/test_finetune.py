@@ -229,3 +229,28 @@ def test_a_killed_run_resumes_from_its_checkpoint(synth_dir: Path, tiny_base: Pa
     card = (out / "README.md").read_text(encoding="utf-8")
     resumed = int(card.split("resumed from Trainer checkpoint `checkpoint-")[1].split("`")[0])
     assert resumed >= 4 and resumed % 4 == 0
+
+
+def test_a_resumed_full_fine_tune_goes_on_from_the_checkpoint_weights(
+        synth_dir: Path, tiny_base: Path, tmp_path: Path) -> None:
+    """transformers 5's Trainer reloads a checkpoint with load_state_dict(strict=False),
+    whose hub-layout keys miss the Qwen2.5-VL model's converted ones: nothing loads. A run
+    resumed at its last step must save the weights it had trained, not the base's."""
+    import torch
+    from safetensors.torch import load_file
+
+    from eval_harness.finetune.train import finetune
+
+    out = tmp_path / "finished"
+    settings = recipe("tiny", max_steps=4, save_steps=4, **FAST)
+    finetune(str(tiny_base), synth_dir, ["code_cls"], out, settings, progress=False,
+             evaluate=False)
+    trained = load_file(str(out / "model.safetensors"))
+    base = load_file(str(tiny_base / "model.safetensors"))
+    assert any(not torch.equal(trained[k], base[k]) for k in trained)
+    (out / "model.safetensors").unlink()
+    finetune(str(tiny_base), synth_dir, ["code_cls"], out, settings, progress=False,
+             evaluate=False, resume=True)  # at step 4 of 4: nothing left to train
+    resumed = load_file(str(out / "model.safetensors"))
+    assert resumed.keys() == trained.keys()
+    assert all(torch.equal(resumed[k], trained[k]) for k in trained)

@@ -111,6 +111,22 @@ def training_arguments(recipe: Recipe, output: Path, progress: bool, has_eval: b
     )
 
 
+def _trainer_class(weights_loaded: bool) -> Any:
+    """transformers' Trainer; with ``weights_loaded``, one that resumes the optimizer,
+    schedule, RNG and step from a checkpoint but leaves the model's weights alone (the
+    caller loaded them from that checkpoint already)."""
+    from transformers import Trainer
+
+    if not weights_loaded:
+        return Trainer
+
+    class WeightsLoadedTrainer(Trainer):
+        def _load_from_checkpoint(self, resume_from_checkpoint: str, model: Any = None) -> None:
+            return None
+
+    return WeightsLoadedTrainer
+
+
 def last_checkpoint(output: Path) -> str | None:
     from transformers.trainer_utils import get_last_checkpoint
 
@@ -123,8 +139,6 @@ def finetune(base: str, data: Path, tasks: list[str], output: Path, recipe: Reci
              progress: bool = True, eval_limit: int | None = None) -> FinetuneResult:
     """Fine-tune `base` (a local folder or a cached hub id) with `recipe`; see the module
     docstring. `resume`: continue from the last Trainer checkpoint in `output`."""
-    from transformers import Trainer
-
     from eval_harness.models.hf import load_processor, resolve_model_folder
     from eval_harness.tasks.prompts import PromptOptions
 
@@ -138,16 +152,21 @@ def finetune(base: str, data: Path, tasks: list[str], output: Path, recipe: Reci
                            recipe.cutoff)
     validation = ExampleDataset(build_examples(parts["validation"], tasks, prompt), processor,
                                 recipe.cutoff)
-    model = _load_model(folder, recipe, _bf16(recipe))
-    trainer = Trainer(model=model,
-                      args=training_arguments(recipe, output, progress, len(validation) > 0),
-                      train_dataset=train, eval_dataset=validation if len(validation) else None,
-                      data_collator=Collator(processor.tokenizer.pad_token_id))
+    checkpoint = last_checkpoint(output) if resume else None
+    # A full fine-tune resumes from the checkpoint's weights loaded as a model, the way the
+    # base was: transformers 5's Trainer reloads them with load_state_dict(strict=False),
+    # whose keys (saved in the hub layout) miss the model's converted ones, so nothing
+    # would load and the run would go on silently from the base weights.
+    full_resume = checkpoint is not None and not recipe.lora
+    model = _load_model(Path(checkpoint) if full_resume else folder, recipe, _bf16(recipe))
+    trainer = _trainer_class(weights_loaded=full_resume)(
+        model=model, args=training_arguments(recipe, output, progress, len(validation) > 0),
+        train_dataset=train, eval_dataset=validation if len(validation) else None,
+        data_collator=Collator(processor.tokenizer.pad_token_id))
     if not progress:  # --quiet: with tqdm off the Trainer prints every log dict instead
         from transformers.trainer_callback import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)
-    checkpoint = last_checkpoint(output) if resume else None
     trainer.train(resume_from_checkpoint=checkpoint)
     history = trainer.state.log_history
     result = FinetuneResult(
