@@ -8,6 +8,8 @@ from typing import NoReturn
 
 import pytest
 
+from eval_harness.tasks.prompts import PromptOptions
+
 # Tests never touch the network: a hub id that is not cached fails at once instead of
 # after the hub client's retries (set before anything imports huggingface_hub).
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -24,6 +26,20 @@ def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synth") / "code"
     generate(out, 48, seed=7)
     return out
+
+
+# Fine-tuning tests: small prompts and a few quick steps on the tiny model.
+SMALL_PROMPTS = PromptOptions(max_images=2, max_pixels=56 * 56)
+FAST_RECIPE = {"max_images": 2, "max_pixels": 56 * 56, "batch_size": 4, "logging_steps": 1,
+               "eval_steps": 10, "validation_fraction": 0.2}
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The standard model fixture: a tiny Qwen2.5-VL built from a config (seed 0)."""
+    from eval_harness.models.tiny_qwen import build_tiny_qwen
+
+    return build_tiny_qwen(tmp_path_factory.mktemp("base") / "tiny", seed=0)
 
 
 def unavailable(reason: str, switch: str) -> NoReturn:

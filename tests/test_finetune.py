@@ -17,19 +17,9 @@ import pytest
 
 from eval_harness.finetune.examples import IGNORE_INDEX, Collator, build_examples, encode_example
 from eval_harness.finetune.recipes import recipe
-from eval_harness.tasks.prompts import PromptOptions
+from tests.conftest import FAST_RECIPE, SMALL_PROMPTS
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = PromptOptions(max_images=2, max_pixels=56 * 56)
-FAST = {"max_images": 2, "max_pixels": 56 * 56, "batch_size": 4, "logging_steps": 1,
-        "eval_steps": 10, "validation_fraction": 0.2}
-
-
-@pytest.fixture(scope="module")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from eval_harness.models.tiny_qwen import build_tiny_qwen
-
-    return build_tiny_qwen(tmp_path_factory.mktemp("base") / "tiny", seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +38,7 @@ def _train_checkups(synth_dir: Path):
 def test_loss_mask_covers_exactly_the_answer_and_its_end_token(synth_dir: Path,
                                                                processor) -> None:
     checkup = _train_checkups(synth_dir)[0]
-    for example in build_examples([checkup], ["code_cls", "code_report"], SMALL):
+    for example in build_examples([checkup], ["code_cls", "code_report"], SMALL_PROMPTS):
         encoded = encode_example(example, processor, cutoff=4096)
         ids, labels = encoded["input_ids"], encoded["labels"]
         answer = [t for t, label in zip(ids, labels, strict=True) if label != IGNORE_INDEX]
@@ -67,7 +57,7 @@ def test_cutoff_cuts_the_answer_and_refuses_an_oversized_prompt(synth_dir: Path,
                                                                 processor) -> None:
     from eval_harness.errors import DataError
 
-    example = build_examples(_train_checkups(synth_dir)[:1], ["code_report"], SMALL)[0]
+    example = build_examples(_train_checkups(synth_dir)[:1], ["code_report"], SMALL_PROMPTS)[0]
     full = encode_example(example, processor, cutoff=4096)
     prompt_len = full["labels"].count(IGNORE_INDEX)
     cut = encode_example(example, processor, cutoff=prompt_len + 5)
@@ -78,7 +68,7 @@ def test_cutoff_cuts_the_answer_and_refuses_an_oversized_prompt(synth_dir: Path,
 
 
 def test_collator_pads_right_and_masks_padding(synth_dir: Path, processor) -> None:
-    examples = build_examples(_train_checkups(synth_dir)[:2], ["code_cls"], SMALL)
+    examples = build_examples(_train_checkups(synth_dir)[:2], ["code_cls"], SMALL_PROMPTS)
     features = [encode_example(e, processor, cutoff=4096) for e in examples]
     batch = Collator(processor.tokenizer.pad_token_id)(features)
     short = min(range(2), key=lambda i: len(features[i]["input_ids"]))
@@ -125,7 +115,7 @@ def test_short_fine_tune_learns_saves_and_evaluates_through_the_registry(
 
     out = tmp_path / "checkpoints" / "mini"
     result = finetune(str(tiny_base), synth_dir, ["code_cls", "code_report"], out,
-                      recipe("tiny", max_steps=20, save_steps=20, **FAST), progress=False,
+                      recipe("tiny", max_steps=20, save_steps=20, **FAST_RECIPE), progress=False,
                       eval_limit=3)
     # One example per checkup and task; validation carved from train, grouped by patient.
     from eval_harness.data.split import carve_validation
@@ -184,12 +174,13 @@ def test_lora_fine_tune_merges_to_the_same_greedy_outputs(synth_dir: Path, tiny_
     # A high learning rate so 6 steps move the adapter away from its zero start.
     finetune(str(tiny_base), synth_dir, ["code_cls"], adapter,
              recipe("paper", max_steps=6, learning_rate=5e-2, save_steps=6, grad_accum=1,
-                    **{k: v for k, v in FAST.items() if k != "batch_size"}),
+                    **{k: v for k, v in FAST_RECIPE.items() if k != "batch_size"}),
              progress=False, evaluate=False)
     config = json.loads((adapter / "adapter_config.json").read_text())
     assert config["base_model_name_or_path"] == str(tiny_base)
     merged = merge_adapter(adapter, tmp_path / "merged")
-    requests = [build_request(c, "code_report", SMALL) for c in _train_checkups(synth_dir)[:3]]
+    requests = [build_request(c, "code_report", SMALL_PROMPTS)
+                for c in _train_checkups(synth_dir)[:3]]
     requests = [r.__class__(**{**r.__dict__, "max_new_tokens": 12}) for r in requests]
     with_adapter = HFBackend(model=str(tiny_base), adapter=str(adapter)).generate(requests)
     plain = HFBackend(model=str(merged)).generate(requests)
@@ -242,7 +233,7 @@ def test_a_resumed_full_fine_tune_goes_on_from_the_checkpoint_weights(
     from eval_harness.finetune.train import finetune
 
     out = tmp_path / "finished"
-    settings = recipe("tiny", max_steps=4, save_steps=4, **FAST)
+    settings = recipe("tiny", max_steps=4, save_steps=4, **FAST_RECIPE)
     finetune(str(tiny_base), synth_dir, ["code_cls"], out, settings, progress=False,
              evaluate=False)
     trained = load_file(str(out / "model.safetensors"))

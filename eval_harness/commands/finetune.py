@@ -16,8 +16,14 @@ OVERRIDES = {"lr": "learning_rate", "epochs": "epochs", "batch_size": "batch_siz
              "max_pixels": "max_pixels", "lora_rank": "lora_rank", "lora_alpha": "lora_alpha",
              "lora_dropout": "lora_dropout", "warmup_ratio": "warmup_ratio", "seed": "seed",
              "max_steps": "max_steps", "save_steps": "save_steps", "eval_steps": "eval_steps",
-             "logging_steps": "logging_steps", "validation_fraction": "validation_fraction"}
-FLOATS = {"lr", "epochs", "lora_dropout", "warmup_ratio", "validation_fraction"}
+             "logging_steps": "logging_steps", "validation_fraction": "validation_fraction",
+             "vision_epochs": "vision_epochs", "vision_lr": "vision_learning_rate",
+             "vision_batch_size": "vision_batch_size", "vision_lr_scale": "vision_lr_scale",
+             "vision_freeze_ratio": "vision_freeze_ratio",
+             "modality_dropout": "modality_dropout"}
+FLOATS = {"lr", "epochs", "lora_dropout", "warmup_ratio", "validation_fraction",
+          "vision_epochs", "vision_lr", "vision_lr_scale", "vision_freeze_ratio",
+          "modality_dropout"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

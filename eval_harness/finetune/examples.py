@@ -10,6 +10,8 @@ model learns the answer and to stop after it.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,11 +32,31 @@ class Example:
     answer: str
 
 
-def build_examples(checkups: Sequence[Checkup], tasks: Sequence[str],
-                   prompt: PromptOptions) -> list[Example]:
-    """One example per checkup and task, in checkup order."""
-    return [Example(build_request(c, task, prompt), get_task(task).reference_answer(c))
+def build_examples(checkups: Sequence[Checkup], tasks: Sequence[str], prompt: PromptOptions,
+                   *, modality_dropout: float = 0.0, dropout_tasks: Sequence[str] = (),
+                   seed: int = 0) -> list[Example]:
+    """One example per checkup and task, in checkup order.
+
+    ``modality_dropout``: the share of the ``dropout_tasks`` examples whose prompt leaves
+    the patient facts out (age, gender, chief complaint and the rest), so that their answer
+    must come from the images. Which examples is fixed by ``seed`` and the checkup id, so a
+    resumed run trains on the same prompts. Evaluation never drops anything."""
+    return [Example(build_request(_without_facts(c) if task in dropout_tasks
+                                  and _dropped(c.checkup_id, task, modality_dropout, seed)
+                                  else c, task, prompt),
+                    get_task(task).reference_answer(c))
             for c in checkups for task in tasks]
+
+
+def _dropped(checkup_id: str, task: str, share: float, seed: int) -> bool:
+    if share <= 0:
+        return False
+    digest = hashlib.sha256(f"{seed}/{task}/{checkup_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+def _without_facts(checkup: Checkup) -> Checkup:
+    return dataclasses.replace(checkup, age=None, gender=None, texts={})
 
 
 def encode_example(example: Example, processor: Any, cutoff: int) -> dict[str, Any]:

@@ -51,6 +51,20 @@ class Recipe:
     save_steps: int = 200
     eval_steps: int = 200
     logging_steps: int = 10
+    # Vision-first (stage 1, eval_harness.finetune.vision_stage): epochs of image -> class
+    # training of the vision tower before the SFT; 0 skips the stage.
+    vision_epochs: float = 0.0
+    vision_learning_rate: float = 3e-3
+    vision_batch_size: int = 32  # images per step
+    # Stage 2: the tower's learning rate as a share of learning_rate, and the share of the
+    # steps at the start during which it stays frozen (the language side first learns to
+    # read the tower stage 1 trained, instead of the SFT's gradients scrambling it).
+    vision_lr_scale: float = 1.0
+    vision_freeze_ratio: float = 0.0
+    # The share of the classification examples trained without the patient facts, so that
+    # their answer must come from the pixels (examples.build_examples).
+    modality_dropout: float = 0.0
+    dropout_tasks: tuple[str, ...] = ("code_cls", "code_multilabel")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -68,7 +82,9 @@ RECIPES: dict[str, Recipe] = {
 OVERRIDABLE = ("learning_rate", "epochs", "batch_size", "grad_accum", "cutoff", "max_images",
                "max_pixels", "lora_rank", "lora_alpha", "lora_dropout", "warmup_ratio",
                "seed", "max_steps", "save_steps", "eval_steps", "logging_steps",
-               "validation_fraction")
+               "validation_fraction", "vision_epochs", "vision_learning_rate",
+               "vision_batch_size", "vision_lr_scale", "vision_freeze_ratio",
+               "modality_dropout")
 
 
 def recipe(name: str, **overrides: Any) -> Recipe:
@@ -79,9 +95,20 @@ def recipe(name: str, **overrides: Any) -> Recipe:
     if unknown:
         raise UsageError(f"not a recipe setting: {', '.join(sorted(unknown))}")
     chosen = {k: v for k, v in overrides.items() if v is not None}
-    for key in ("batch_size", "grad_accum", "cutoff", "max_images", "max_pixels"):
+    for key in ("batch_size", "grad_accum", "cutoff", "max_images", "max_pixels",
+                "vision_batch_size"):
         if key in chosen and chosen[key] < 1:
             raise UsageError(f"--{key.replace('_', '-')} must be at least 1")
     if chosen.get("learning_rate", 1) <= 0 or chosen.get("epochs", 1) <= 0:
         raise UsageError("--lr and --epochs must be positive")
-    return dataclasses.replace(RECIPES[name], **chosen)
+    for key in ("modality_dropout", "vision_freeze_ratio"):
+        if not 0 <= chosen.get(key, 0) <= 1:
+            raise UsageError(f"--{key.replace('_', '-')} is a share: between 0 and 1")
+    for key in ("vision_epochs", "vision_learning_rate", "vision_lr_scale"):
+        if chosen.get(key, 0) < 0:
+            raise UsageError(f"--{key.replace('_', '-')} must not be negative")
+    chosen_recipe = dataclasses.replace(RECIPES[name], **chosen)
+    if chosen_recipe.lora and chosen_recipe.vision_epochs > 0:
+        raise UsageError("--vision-epochs trains the vision tower itself: it needs a recipe "
+                         "that trains every parameter (tiny), not a LoRA one")
+    return chosen_recipe

@@ -139,6 +139,8 @@ def finetune(base: str, data: Path, tasks: list[str], output: Path, recipe: Reci
              progress: bool = True, eval_limit: int | None = None) -> FinetuneResult:
     """Fine-tune `base` (a local folder or a cached hub id) with `recipe`; see the module
     docstring. `resume`: continue from the last Trainer checkpoint in `output`."""
+    from eval_harness.finetune.stage_two import FreezeVision, stage_two_optimizer
+    from eval_harness.finetune.vision_stage import saved_log, train_vision_stage
     from eval_harness.models.hf import load_processor, resolve_model_folder
     from eval_harness.tasks.prompts import PromptOptions
 
@@ -148,8 +150,10 @@ def finetune(base: str, data: Path, tasks: list[str], output: Path, recipe: Reci
     parts = _split_checkups(Path(data), language, recipe)
     prompt = PromptOptions(language=language, max_images=recipe.max_images,
                            max_pixels=recipe.max_pixels)
-    train = ExampleDataset(build_examples(parts["train"], tasks, prompt), processor,
-                           recipe.cutoff)
+    train = ExampleDataset(build_examples(parts["train"], tasks, prompt,
+                                          modality_dropout=recipe.modality_dropout,
+                                          dropout_tasks=recipe.dropout_tasks,
+                                          seed=recipe.seed), processor, recipe.cutoff)
     validation = ExampleDataset(build_examples(parts["validation"], tasks, prompt), processor,
                                 recipe.cutoff)
     checkpoint = last_checkpoint(output) if resume else None
@@ -159,19 +163,28 @@ def finetune(base: str, data: Path, tasks: list[str], output: Path, recipe: Reci
     # would load and the run would go on silently from the base weights.
     full_resume = checkpoint is not None and not recipe.lora
     model = _load_model(Path(checkpoint) if full_resume else folder, recipe, _bf16(recipe))
+    # Stage 1 (vision-first recipes). A stage-2 checkpoint already holds the tower it
+    # trained from, so a run resumed inside stage 2 only keeps stage 1's log.
+    vision_log = saved_log(output) if checkpoint else train_vision_stage(
+        model, processor, parts["train"], parts["validation"], recipe, output, resume=resume,
+        report=(lambda entry: print(json.dumps(entry), flush=True)) if progress
+        else (lambda entry: None))
     trainer = _trainer_class(weights_loaded=full_resume)(
         model=model, args=training_arguments(recipe, output, progress, len(validation) > 0),
         train_dataset=train, eval_dataset=validation if len(validation) else None,
-        data_collator=Collator(processor.tokenizer.pad_token_id))
+        data_collator=Collator(processor.tokenizer.pad_token_id),
+        optimizers=(stage_two_optimizer(model, recipe), None),
+        callbacks=[FreezeVision(model, recipe.vision_freeze_ratio)]
+        if recipe.vision_freeze_ratio > 0 else None)
     if not progress:  # --quiet: with tqdm off the Trainer prints every log dict instead
         from transformers.trainer_callback import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)
     trainer.train(resume_from_checkpoint=checkpoint)
-    history = trainer.state.log_history
+    history = vision_log + trainer.state.log_history
     result = FinetuneResult(
         output=output, adapter=recipe.lora,
-        train_loss=[(h["step"], h["loss"]) for h in history if "loss" in h],
+        train_loss=[(h["step"], h["loss"]) for h in history if "loss" in h and "step" in h],
         eval_loss=[(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h],
         scored=None,
         examples={"train": len(train), "validation": len(validation),
