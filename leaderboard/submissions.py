@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from eval_harness.atomic import write_atomically
+from eval_harness.atomic import write_atomically, write_once
 from eval_harness.errors import DataError, Problem
 from eval_harness.predictions import Prediction, ReferenceSet, read_predictions
 from leaderboard.store.schema import SETTINGS, Board, Event, Submission, now
@@ -396,8 +396,8 @@ def client_hash(address: str | None, folder: Path) -> str | None:
     if not address:
         return None
     key_file = folder / "client-key"
-    if not key_file.is_file():  # a full disk: no half-written key is left to be read later
-        write_atomically(key_file, [os.urandom(32)], mode=0o600)
+    if not key_file.is_file():  # of requests racing to make it, one key lands for all
+        write_once(key_file, [os.urandom(32)], mode=0o600)
     return hmac.new(key_file.read_bytes(), address.encode(), "sha256").hexdigest()[:32]
 
 

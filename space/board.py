@@ -16,6 +16,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 from sqlalchemy.orm import Session, sessionmaker
 
+from eval_harness.atomic import write_atomically
 from eval_harness.labels.classes import CLASSES
 from leaderboard import charts, views
 from leaderboard.columns import (
@@ -449,11 +450,8 @@ def csv_download(found: list[dict[str, Any]], board: str, task: str) -> str:
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     metric = found[0]["metric"] if found else "rows"
     path = _EXPORTS / digest / f"{board}-{task}-{metric}.csv"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
+    if not path.is_file():  # sessions refreshing the same rows at once each write whole
+        write_atomically(path, [text.encode("utf-8")])
     return str(path)
 
 

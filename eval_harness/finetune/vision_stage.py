@@ -169,7 +169,6 @@ def train_vision_stage(model: Any, processor: Any, train: Sequence[Checkup],
         model.train()
         log.append(entry)
         report(entry)
-        state_path.parent.mkdir(parents=True, exist_ok=True)
         _save_state(state_path, {"visual": model.model.visual.state_dict(),
                                  "head": head.linear.state_dict(),
                                  "optimizer": optimizer.state_dict(),
@@ -187,8 +186,12 @@ def saved_log(output: Path) -> list[dict]:
 
 
 def _save_state(path: Path, state: dict) -> None:
+    import io
+
     import torch
 
-    partial = path.with_suffix(".partial")
-    torch.save(state, partial)
-    partial.replace(path)  # a crash mid-save leaves the previous epoch's state
+    from eval_harness.atomic import write_atomically
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_atomically(path, [buffer.getvalue()])  # a crash mid-save keeps the last epoch's
