@@ -222,26 +222,35 @@ def test_a_killed_run_resumes_from_its_checkpoint(synth_dir: Path, tiny_base: Pa
     assert resumed >= 4 and resumed % 4 == 0
 
 
-def test_a_resumed_full_fine_tune_goes_on_from_the_checkpoint_weights(
-        synth_dir: Path, tiny_base: Path, tmp_path: Path) -> None:
-    """transformers 5's Trainer reloads a checkpoint with load_state_dict(strict=False),
+@pytest.mark.parametrize("name", ["tiny", "paper"])
+def test_a_resumed_fine_tune_goes_on_from_the_checkpoint_weights(
+        name: str, synth_dir: Path, tiny_base: Path, tmp_path: Path) -> None:
+    """transformers 5's Trainer reloads a full checkpoint with load_state_dict(strict=False),
     whose hub-layout keys miss the Qwen2.5-VL model's converted ones: nothing loads. A run
-    resumed at its last step must save the weights it had trained, not the base's."""
+    resumed at its last step must save the weights it had trained (the whole model for
+    `tiny`, the LoRA adapter for `paper`), not the fresh ones it started from."""
     import torch
     from safetensors.torch import load_file
 
     from eval_harness.finetune.train import finetune
 
     out = tmp_path / "finished"
-    settings = recipe("tiny", max_steps=4, save_steps=4, **FAST_RECIPE)
+    weights = out / ("model.safetensors" if name == "tiny" else "adapter_model.safetensors")
+    settings = recipe(name, max_steps=4, save_steps=4, learning_rate=5e-2 if name == "paper"
+                      else None, grad_accum=1, **FAST_RECIPE)
     finetune(str(tiny_base), synth_dir, ["code_cls"], out, settings, progress=False,
              evaluate=False)
-    trained = load_file(str(out / "model.safetensors"))
-    base = load_file(str(tiny_base / "model.safetensors"))
-    assert any(not torch.equal(trained[k], base[k]) for k in trained)
-    (out / "model.safetensors").unlink()
+    trained = load_file(str(weights))
+    weights.unlink()
     finetune(str(tiny_base), synth_dir, ["code_cls"], out, settings, progress=False,
              evaluate=False, resume=True)  # at step 4 of 4: nothing left to train
-    resumed = load_file(str(out / "model.safetensors"))
+    resumed = load_file(str(weights))
     assert resumed.keys() == trained.keys()
     assert all(torch.equal(resumed[k], trained[k]) for k in trained)
+    # And the fresh start differs: a resume that loaded nothing could not pass.
+    fresh = tmp_path / "fresh"
+    finetune(str(tiny_base), synth_dir, ["code_cls"], fresh,
+             recipe(name, max_steps=1, save_steps=100, learning_rate=1e-9, grad_accum=1,
+                    **FAST_RECIPE), progress=False, evaluate=False)
+    started = load_file(str(fresh / weights.name))
+    assert any(not torch.equal(started[k], trained[k]) for k in trained)
