@@ -65,11 +65,17 @@ def choose(page, elem_id: str, option: str) -> None:
     page.get_by_role("option", name=re.compile(re.escape(option))).first.click()
 
 
-def upload(page, elem_id: str, paths: list[str], shown: str) -> None:
-    """Set a file input once and wait until the component shows the file. Uploads are
-    slow when CI runs this beside its heaviest tests (over 20 s seen); setting the files
-    again while one is in flight only queues duplicates, so this just waits."""
+def upload(page, elem_id: str, paths: list[str]) -> None:
+    """Set a file input once and wait until the component lists every file. Gradio shows
+    a listed file's name split in two ("0001-001-01 .jpg": stem and extension in their
+    own spans), so the name is found by the cell's accessible label, which holds it
+    whole; the name in one piece exists only while the upload is in flight, which a
+    fast upload ends before a wait for it begins. Setting the files again while one is
+    in flight only queues duplicates, so this just waits (over 20 s seen beside CI's
+    heaviest tests)."""
     page.locator(f"#{elem_id} input[type=file]").set_input_files(paths)
-    page.locator(f"#{elem_id}").get_by_text(shown).first.wait_for(timeout=180_000)
+    for name in dict.fromkeys(Path(p).name for p in paths):
+        page.locator(f"#{elem_id}").get_by_label(name, exact=True).first.wait_for(
+            timeout=180_000)
 
 

@@ -77,7 +77,7 @@ def test_the_demo_runs_an_upload_with_thumbnails_and_two_labelled_answers(
     images_before = _images_in(cache)
     age = page.locator("#home-age input, #home-age textarea").first
     assert age.input_value() == ""  # empty, not 0
-    upload(page, "home-photos", photos, checkup.photographs[0][-6:])
+    upload(page, "home-photos", photos)
     thumbnails = page.locator("#home-photos-thumbnails img")
     thumbnails.first.wait_for()
     assert thumbnails.count() == len(photos)
@@ -99,7 +99,7 @@ def test_the_same_form_runs_twice(page, space_server: RunningSpace) -> None:
     file is missing" (the first run's end had deleted the uploads the form still lists)
     and wiped the first answer. The uploads must still be gone from disk after both."""
     checkup, photos = _test_photos(space_server, 1)
-    upload(page, "home-photos", photos, checkup.photographs[0][-6:])
+    upload(page, "home-photos", photos)
     page.locator("#home-complaint textarea").fill("toothache")
     _run_and_wait(page)
     names = {Path(p).name for p in checkup.photographs}
@@ -121,7 +121,7 @@ def test_a_refused_upload_is_named_and_logged_in_one_line(
     notes = tmp_path / "notes.jpg"
     notes.write_text("not an image, but named like one")
     mark = space_server.log.stat().st_size
-    upload(page, "home-photos", [str(notes)], "notes.jpg")
+    upload(page, "home-photos", [str(notes)])
     page.locator("#home-photos-thumbnails").get_by_text("notes.jpg: ").wait_for()
     page.locator("#home-run").click()
     page.locator('[data-testid="toast-body"]').get_by_text("notes.jpg").first.wait_for()

@@ -28,7 +28,7 @@ def _submit_file(page, path: Path, name: str = "browser-model", who: str = "pat"
     choose(page, "submit-board", "synthetic-demo")
     _fill(page, "submit-model-name", name)
     _fill(page, "submit-submitter", who)
-    upload(page, "submit-file", [str(path)], path.name)
+    upload(page, "submit-file", [str(path)])
     page.locator("#submit-send").click()
 
 
