@@ -184,7 +184,7 @@ def finetune(base: str, data: Path, tasks: list[str], output: Path, recipe: Reci
     history = vision_log + trainer.state.log_history
     result = FinetuneResult(
         output=output, adapter=recipe.lora,
-        train_loss=[(h["step"], h["loss"]) for h in history if "loss" in h and "step" in h],
+        train_loss=[(h["step"], h["loss"]) for h in history if "loss" in h],
         eval_loss=[(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h],
         scored=None,
         examples={"train": len(train), "validation": len(validation),

@@ -8,7 +8,7 @@ primary class, through a temporary linear head on the max-pooled merged tokens (
 tokens the language model later reads). The head is dropped afterwards; stage 2 (the SFT,
 :mod:`eval_harness.finetune.train`) starts from the tower this stage leaves.
 
-The images are the ones the prompts show (``prompts.select_images``, ``model_image`` at the
+The images are the ones the prompts show (``prompts.prompt_images``, ``model_image`` at the
 recipe's ``max_pixels``), so both stages see the same pixels. The stage is resumable: after
 each epoch the tower, head, optimizer and schedule go to ``trainer/vision-stage.pt`` in the
 output folder; a rerun continues with the next epoch, and a finished stage is not run again.
@@ -39,18 +39,11 @@ class LabelledImage:
 def labelled_images(checkups: Sequence[Checkup], max_images: int) -> list[LabelledImage]:
     """The images each checkup's prompt shows, labelled with its primary class; checkups
     without a primary class or without images give none."""
-    from eval_harness.tasks.prompts import select_images
+    from eval_harness.tasks.prompts import prompt_images
 
-    out = []
-    for checkup in checkups:
-        if checkup.primary is None or checkup.image_root is None:
-            continue
-        photos, radios = select_images(checkup, max_images)
-        paths = ([checkup.image_root / "Photographs" / n for n in photos]
-                 + [checkup.image_root / "Radiographs" / n for n in radios])
-        out += [LabelledImage(p, CLASSES.index(checkup.primary), checkup.checkup_id)
-                for p in paths]
-    return out
+    return [LabelledImage(path, CLASSES.index(checkup.primary), checkup.checkup_id)
+            for checkup in checkups if checkup.primary is not None
+            for path in prompt_images(checkup, max_images)]
 
 
 def _encode(images: Sequence[LabelledImage], processor: Any, max_pixels: int) -> Any:

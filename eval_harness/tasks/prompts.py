@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from eval_harness.data.checkup import Checkup
 from eval_harness.models.base import Request
@@ -59,6 +60,15 @@ def select_images(checkup: Checkup, max_images: int) -> tuple[list[str], list[st
     return photos, radios
 
 
+def prompt_images(checkup: Checkup, max_images: int) -> tuple[Path, ...]:
+    """The image files a prompt shows, in prompt order (none without an image folder)."""
+    if not checkup.image_root:
+        return ()
+    photos, radios = select_images(checkup, max_images)
+    return tuple(checkup.image_root / "Photographs" / n for n in photos) + tuple(
+        checkup.image_root / "Radiographs" / n for n in radios)
+
+
 def patient_facts(checkup: Checkup, task: str) -> str:
     labels = FACT_LABELS[checkup.language]
     lines = []
@@ -81,8 +91,7 @@ def build_request(checkup: Checkup, task: str, options: PromptOptions) -> Reques
         labels["images"].format(p=len(photos), r=len(radios)),
         patient_facts(checkup, task),
         spec.instructions[checkup.language]) if part)
-    images = tuple(checkup.image_root / "Photographs" / n for n in photos) + tuple(
-        checkup.image_root / "Radiographs" / n for n in radios) if checkup.image_root else ()
+    images = prompt_images(checkup, options.max_images)
     tokens = (options.max_new_tokens or {}).get(task, spec.max_new_tokens)
     return Request(sample_id=checkup.checkup_id, task=task, system=SYSTEM[checkup.language],
                    text=text, images=images, max_new_tokens=tokens,
