@@ -40,7 +40,9 @@ def main() -> None:
         generate(root / "data", args.checkups, seed=0)
         base = build_tiny_qwen(root / "base", hidden=128, vocab_size=2000,
                                corpus=data_corpus(root / "data"))
-        tiny = recipe("tiny", max_steps=args.steps, save_steps=10 ** 6, eval_steps=10 ** 6)
+        # Stage 2's steps only: stage 1 (vision_epochs) is a pass over images, not SFT steps.
+        tiny = recipe("tiny", max_steps=args.steps, save_steps=10 ** 6, eval_steps=10 ** 6,
+                      vision_epochs=0)
         result = finetune(str(base), root / "data", ["code_cls", "code_report"],
                           root / "out", tiny, progress=False, evaluate=False)
         summary = next(h for h in reversed(_history(root / "out")) if "train_runtime" in h)

@@ -93,9 +93,10 @@ def test_stage_one_trains_the_tower_resumes_by_epoch_and_drops_its_head(
 
     out = tmp_path / "vision-first"
     # The SFT step leaves the tower frozen: whatever moved it is stage 1.
-    settings = {**FAST_RECIPE, "max_steps": 1, "save_steps": 100, "vision_freeze_ratio": 1.0}
+    settings = {**FAST_RECIPE, "max_steps": 1, "save_steps": 100, "vision_freeze_ratio": 1.0,
+                "vision_batch_size": 8}
     finetune(str(tiny_base), synth_dir, ["code_cls"], out,
-             recipe("tiny", vision_epochs=2, vision_batch_size=8, **settings),
+             recipe("tiny", **{**settings, "vision_epochs": 2}),
              progress=False, evaluate=False)
     log = [json.loads(line) for line in (out / LOG_FILE).read_text().splitlines()]
     vision = [entry for entry in log if entry.get("stage") == "vision"]
@@ -111,7 +112,7 @@ def test_stage_one_trains_the_tower_resumes_by_epoch_and_drops_its_head(
         shutil.rmtree(checkpoint)
     (out / "model.safetensors").unlink()
     finetune(str(tiny_base), synth_dir, ["code_cls"], out,
-             recipe("tiny", vision_epochs=3, vision_batch_size=8, **settings),
+             recipe("tiny", **{**settings, "vision_epochs": 3}),
              progress=False, evaluate=False, resume=True)
     log = [json.loads(line) for line in (out / LOG_FILE).read_text().splitlines()]
     resumed = [entry for entry in log if entry.get("stage") == "vision"]
@@ -126,10 +127,10 @@ def test_stage_two_keeps_a_frozen_tower_as_stage_one_left_it(
     settings = {**FAST_RECIPE, "max_steps": 3, "save_steps": 100}
     frozen, free = tmp_path / "frozen", tmp_path / "free"
     finetune(str(tiny_base), synth_dir, ["code_cls"], frozen,
-             recipe("tiny", vision_freeze_ratio=1.0, **settings), progress=False,
+             recipe("tiny", **{**settings, "vision_freeze_ratio": 1.0}), progress=False,
              evaluate=False)
     finetune(str(tiny_base), synth_dir, ["code_cls"], free,
-             recipe("tiny", vision_lr_scale=0.5, **settings), progress=False,
+             recipe("tiny", **{**settings, "vision_lr_scale": 0.5}), progress=False,
              evaluate=False)
     assert not _changed(_tower(tiny_base), _tower(frozen))
     assert _changed(_language(tiny_base), _language(frozen))

@@ -76,7 +76,11 @@ RECIPES: dict[str, Recipe] = {
     "tiny": Recipe(name="tiny", lora=False, learning_rate=3e-3, epochs=12.0, batch_size=16,
                    grad_accum=1, cutoff=1024, max_images=8, max_pixels=112 * 112,
                    warmup_ratio=0.03, weight_decay=0.01, bf16=False,
-                   gradient_checkpointing=False, save_steps=100, eval_steps=100),
+                   gradient_checkpointing=False, save_steps=100, eval_steps=100,
+                   # Vision-first (issue 23; the ablations in checkpoints/tiny-demo/CHECKS.md):
+                   # without these the text shortcut wins and the demo barely reads pixels.
+                   vision_epochs=16.0, vision_lr_scale=0.1, vision_freeze_ratio=0.2,
+                   modality_dropout=0.5),
 }
 
 OVERRIDABLE = ("learning_rate", "epochs", "batch_size", "grad_accum", "cutoff", "max_images",
