@@ -14,7 +14,8 @@ and this script writes each block from its source:
 - ``tiny-demo``: the shipped tiny-demo's scores, from its card's results
   (``checkpoints/tiny-demo/eval/results.json``, seed 0's test split) and from the
   committed synthetic-demo seed (seed 1's test split: what `make demo` prints and the
-  space's synthetic-demo board shows), which is why the two differ.
+  space's synthetic-demo board shows), which is why the two differ; then its held-out
+  seeds and ablations from ``checkpoints/tiny-demo/checks.json`` (``tiny_demo_checks.py``).
 
 Measured times are not written here: they change with the machine. The README gives each
 with its date and the command that measured it; ``--check`` only makes sure every block
@@ -91,7 +92,32 @@ def tiny_demo_block() -> str:
             f"({tiny['dataset']['size']} checkups; what `make demo` prints and the space's "
             "`synthetic-demo` board shows), against the majority baseline's "
             f"{_macro_f1(demo['majority baseline'])}. Seed 1 is a benchmark the model never "
-            "trained on (seed 0's train split was its training data), so the two differ.\n")
+            "trained on (seed 0's train split was its training data), so the two differ.\n"
+            + _checks_lines())
+
+
+def _checks_lines() -> str:
+    """The held-out seeds and the ablations of checkpoints/tiny-demo/checks.json."""
+    rows = json.loads((ROOT / "checkpoints/tiny-demo/checks.json").read_text())["rows"]
+    shipped = {r["seed"]: r for r in rows if r["variant"] == "shipped" and r["seed"] != 0}
+    lines = ["", "Held-out seeds of 1,000 checkups (`scripts/tiny_demo_checks.py`, "
+             "`checkpoints/tiny-demo/CHECKS.md`):", ""]
+    for seed, r in sorted(shipped.items()):
+        low, high = r["macro_f1_ci"]
+        lines.append(f"- seed {seed} ({r['test_checkups']} test checkups): macro-F1 "
+                     f"{r['macro_f1']:.3f} [{low:.3f}, {high:.3f}], reports with all nine "
+                     f"sections {r['nine_sections']:.1%}, primary-class accuracy "
+                     f"{r['primary_class_accuracy']:.3f}, report and classification agree on "
+                     f"{r['agreement']:.1%}")
+    drops: dict[str, list[float]] = {}
+    for r in rows:
+        if r["variant"] != "shipped" and r["seed"] in shipped:
+            drops.setdefault(r["variant"], []).append(shipped[r["seed"]]["macro_f1"]
+                                                      - r["macro_f1"])
+    for variant, values in drops.items():
+        lines.append(f"- {variant}: macro-F1 lower by "
+                     + " and ".join(f"{v:.3f}" for v in values) + " on the same seeds")
+    return "\n".join(lines) + "\n"
 
 
 BLOCKS: dict[str, Callable[[], str | None]] = {"tests": tests_block, "tiny-demo": tiny_demo_block}
