@@ -174,8 +174,9 @@ def row_for(variant: str, seed: int) -> dict[str, Any]:
         return json.loads(kept.read_text(encoding="utf-8"))
     overrides, blanked = VARIANTS[variant]
     data = data_for(seed, blanked)
-    row = {"variant": variant, "seed": seed,
-           **figures(evaluate(model_for(variant), data, recipe("tiny", **overrides))),
+    scored = evaluate(model_for(variant), data, recipe("tiny", **overrides))
+    scored.write(CHECKS / f"{slug(variant)}-seed{seed}")  # the per-sample answers, to read
+    row = {"variant": variant, "seed": seed, **figures(scored),
            "majority_macro_f1": majority_macro_f1(data)}
     kept.parent.mkdir(parents=True, exist_ok=True)
     kept.write_text(json.dumps(row, indent=2) + "\n", encoding="utf-8")
