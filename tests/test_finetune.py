@@ -194,9 +194,9 @@ def test_a_killed_run_resumes_from_its_checkpoint(synth_dir: Path, tiny_base: Pa
     out = tmp_path / "resumed"
     command = [sys.executable, "-m", "eval_harness", "finetune", "--base", str(tiny_base),
                "--data", str(synth_dir), "--tasks", "code_cls", "--recipe", "tiny",
-               "--vision-epochs", "0", "--output", str(out), "--max-steps", "40", "--save-steps", "4", "--eval-steps",
-               "100", "--batch-size", "2", "--max-images", "1", "--max-pixels",
-               str(56 * 56), "--no-eval", "--quiet"]
+               "--vision-epochs", "0", "--output", str(out), "--max-steps", "40",
+               "--save-steps", "4", "--eval-steps", "100", "--batch-size", "2",
+               "--max-images", "1", "--max-pixels", str(56 * 56), "--no-eval", "--quiet"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)
