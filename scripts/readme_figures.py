@@ -109,14 +109,16 @@ def _checks_lines() -> str:
                      f"sections {r['nine_sections']:.1%}, primary-class accuracy "
                      f"{r['primary_class_accuracy']:.3f}, report and classification agree on "
                      f"{r['agreement']:.1%}")
-    drops: dict[str, list[float]] = {}
+    variants: dict[str, list[dict]] = {}
     for r in rows:
         if r["variant"] != "shipped" and r["seed"] in shipped:
-            drops.setdefault(r["variant"], []).append(shipped[r["seed"]]["macro_f1"]
-                                                      - r["macro_f1"])
-    for variant, values in drops.items():
-        lines.append(f"- {variant}: macro-F1 lower by "
-                     + " and ".join(f"{v:.3f}" for v in values) + " on the same seeds")
+            variants.setdefault(r["variant"], []).append(r)
+    for variant, compared in variants.items():
+        drops = " and ".join(f"{shipped[r['seed']]['macro_f1'] - r['macro_f1']:.3f}"
+                             for r in compared)
+        agree = " and ".join(f"{r['agreement']:.1%}" for r in compared)
+        lines.append(f"- {variant}: macro-F1 lower by {drops} on the same seeds; "
+                     f"report and classification agree on {agree}")
     return "\n".join(lines) + "\n"
 
 

@@ -1,7 +1,7 @@
 """The checks behind the shipped tiny-demo checkpoint, written to checkpoints/tiny-demo/CHECKS.md.
 
 1. **Held-out seeds.** Synthetic benchmarks drawn with seeds the demo never saw in training or
-   tuning (default 1 and 2, 1,000 checkups each: about 200 in each test split): the demo's
+   tuning (default 3 and 4, 1,000 checkups each: about 200 in each test split): the demo's
    code_cls macro-F1, the share of generated reports with all nine section titles, clinical
    primary-class accuracy (each with its 95% CI) and how often the report's diagnosed class
    agrees with the classification answer, next to the majority baseline on the same split.
@@ -10,12 +10,13 @@
    - without stage 1: no vision-first stage, and the tower trains with the rest in stage 2
      at the full learning rate from the first step (the two stage-2 settings that only make
      sense after a stage 1 are off with it);
-   - without modality dropout: every classification example keeps the patient facts;
+   - with modality dropout 0.5 (the one lever the shipped recipe leaves off): half the
+     classification examples are trained without the patient facts;
    - blanked images: trained and evaluated on copies of the data whose every image is a flat
      grey of its own size, so the text alone answers. The drop in macro-F1 from the shipped
      recipe is what the pixels contribute.
 
-    .venv/bin/python scripts/tiny_demo_checks.py [--seeds 1 2] [--variants ...] [--render-only]
+    .venv/bin/python scripts/tiny_demo_checks.py [--seeds 3 4] [--variants ...] [--render-only]
 
 Each trained model and each evaluation is kept under build/tiny-demo/checks/, so a run that
 stops goes on where it was, and variants can run in separate processes (one core each) before
@@ -41,12 +42,15 @@ BUILD = ROOT / "build" / "tiny-demo"
 CHECKS = BUILD / "checks"
 TASKS = ["code_cls", "code_report"]
 HELDOUT_CHECKUPS = 1000  # 20% of them (about 200) form each held-out test split
+# Seeds 1, 2 and 5 chose the recipe (issue 23), so the held-out ones are drawn after them.
+TUNING_SEEDS = (1, 2, 5)
+HELDOUT_SEEDS = (3, 4)
 # Each variant: the recipe's overrides and whether its images are blanked.
 VARIANTS: dict[str, tuple[dict[str, Any], bool]] = {
     "shipped": ({}, False),
     "without stage 1": ({"vision_epochs": 0, "vision_lr_scale": 1.0,
                          "vision_freeze_ratio": 0.0}, False),
-    "without modality dropout": ({"modality_dropout": 0.0}, False),
+    "with modality dropout 0.5": ({"modality_dropout": 0.5}, False),
     "blanked images": ({}, True),
 }
 
@@ -194,7 +198,7 @@ def _recipe_line() -> str:
     return (f"`tiny`: stage 1 {tiny.vision_epochs:g} epochs of image -> class at lr "
             f"{tiny.vision_learning_rate:g}; stage 2 {tiny.epochs:g} epochs of SFT at lr "
             f"{tiny.learning_rate:g}, the tower at {tiny.vision_lr_scale:g}x and frozen for "
-            f"the first {tiny.vision_freeze_ratio:.0%} of the steps; modality dropout "
+            f"the first {tiny.vision_freeze_ratio:.0%} of the steps; modality dropout on "
             f"{tiny.modality_dropout:.0%} of the classification examples")
 
 
@@ -205,6 +209,8 @@ def render(rows: list[dict[str, Any]]) -> str:
            "Qwen2.5-VL-architecture model trained on synthetic cartoons: these figures say "
            "the pipeline learns from pixels, not that it knows dentistry.", "",
            f"Recipe {_recipe_line()}.", "",
+           f"Seeds {', '.join(map(str, TUNING_SEEDS))} were used to choose the recipe; the "
+           "held-out seeds below were drawn after the choice.", "",
            "Agreement: the share of test checkups whose generated report diagnoses the class "
            "the classification answer names (the report read as the demo explains it).", "",
            "| recipe | data seed | in training | test checkups | code_cls macro-F1 | "
@@ -230,14 +236,14 @@ def render(rows: list[dict[str, Any]]) -> str:
     if drops:
         out += ["", "## What each lever buys", "",
                 "Held-out macro-F1 of the shipped recipe minus the variant's, same seed "
-                "(positive: the lever helps):", "",
-                "| without | data seed | macro-F1 drop |", "|---|---:|---:|", *drops]
+                "(positive: the shipped recipe is better):", "",
+                "| variant | data seed | shipped minus variant |", "|---|---:|---:|", *drops]
     return "\n".join(out) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(HELDOUT_SEEDS))
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--render-only", action="store_true",
                         help="write CHECKS.md from the kept evaluations, computing nothing")
