@@ -114,10 +114,11 @@ def _checks_lines() -> str:
         if r["variant"] != "shipped" and r["seed"] in shipped:
             variants.setdefault(r["variant"], []).append(r)
     for variant, compared in variants.items():
-        drops = " and ".join(f"{shipped[r['seed']]['macro_f1'] - r['macro_f1']:.3f}"
+        drops = " and ".join(f"{r['macro_f1'] - shipped[r['seed']]['macro_f1']:+.3f}"
                              for r in compared)
         agree = " and ".join(f"{r['agreement']:.1%}" for r in compared)
-        lines.append(f"- {variant}: macro-F1 lower by {drops} on the same seeds; "
+        lines.append(f"- {variant}: macro-F1 {drops} against the shipped recipe on the "
+                     "same seeds; "
                      f"report and classification agree on {agree}")
     return "\n".join(lines) + "\n"
 

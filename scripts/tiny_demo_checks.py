@@ -198,8 +198,9 @@ def _recipe_line() -> str:
     return (f"`tiny`: stage 1 {tiny.vision_epochs:g} epochs of image -> class at lr "
             f"{tiny.vision_learning_rate:g}; stage 2 {tiny.epochs:g} epochs of SFT at lr "
             f"{tiny.learning_rate:g}, the tower at {tiny.vision_lr_scale:g}x and frozen for "
-            f"the first {tiny.vision_freeze_ratio:.0%} of the steps; modality dropout on "
-            f"{tiny.modality_dropout:.0%} of the classification examples")
+            f"the first {tiny.vision_freeze_ratio:.0%} of the steps; "
+            + (f"modality dropout on {tiny.modality_dropout:.0%} of the classification "
+               "examples" if tiny.modality_dropout else "no modality dropout"))
 
 
 def render(rows: list[dict[str, Any]]) -> str:
