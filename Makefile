@@ -49,8 +49,9 @@ demo: $(VENV)/.installed system-deps
 	$(PY) app.py --data-dir $(DEMO_DIR)/data
 
 # The shipped demo model, rebuilt from its seed: synthetic data, a tiny Qwen2.5-VL base with a
-# tokenizer trained on the train split, then the `tiny` recipe (every parameter trained) and
-# the harness's evaluation on the test split. About 20 min on 2 cores (README).
+# tokenizer trained on the train split, then the `tiny` recipe (every parameter trained, the
+# vision tower first) and the harness's evaluation on the test split. 23-35 min on 2 cores
+# with other work running (README).
 tiny-demo: $(VENV)/.installed
 	$(PY) -m eval_harness data synth --out $(TINY_DIR)/data --checkups 1000 --seed $(TINY_SEED)
 	$(PY) -m eval_harness.models.tiny_qwen --out $(TINY_DIR)/base --seed $(TINY_SEED) \
