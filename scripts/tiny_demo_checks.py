@@ -36,6 +36,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a file, without installing the package
 
+from eval_harness.atomic import write_atomically  # noqa: E402 (after the path insert)
+
 COMMAND = ".venv/bin/python scripts/tiny_demo_checks.py"
 DEMO = ROOT / "checkpoints" / "tiny-demo"
 BUILD = ROOT / "build" / "tiny-demo"
@@ -183,7 +185,8 @@ def row_for(variant: str, seed: int) -> dict[str, Any]:
     row = {"variant": variant, "seed": seed, **figures(scored),
            "majority_macro_f1": majority_macro_f1(data)}
     kept.parent.mkdir(parents=True, exist_ok=True)
-    kept.write_text(json.dumps(row, indent=2) + "\n", encoding="utf-8")
+    # Whole or not at all: a run killed here must not leave a truncated row to resume from.
+    write_atomically(kept, [(json.dumps(row, indent=2) + "\n").encode()])
     return row
 
 
@@ -262,9 +265,9 @@ def main() -> None:
     if not args.render_only and args.variants != list(VARIANTS):
         print("one part of the checks done; render them all with --render-only")
         return
-    (DEMO / "checks.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n",
-                                      encoding="utf-8")
-    (DEMO / "CHECKS.md").write_text(render(rows), encoding="utf-8")
+    write_atomically(DEMO / "checks.json",
+                     [(json.dumps({"rows": rows}, indent=2) + "\n").encode()])
+    write_atomically(DEMO / "CHECKS.md", [render(rows).encode()])
     print(f"wrote {DEMO / 'CHECKS.md'}")
 
 
